@@ -1,0 +1,17 @@
+// `tessera kubectl -- ARGS`: the pinned kubectl against the local meta cluster, as `k3s kubectl`.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { resolveHome } from '../local/home.ts';
+import { ensureBinaries } from '../local/binaries/resolve.ts';
+import type { MetaClusterConfig } from '../local/metacluster/config.ts';
+
+export async function run(args: string[]): Promise<number> {
+  const home = resolveHome();
+  const config = JSON.parse(await readFile(home.config, 'utf8').catch(() => {
+    throw new Error(`no meta cluster in ${home.root}: run \`npx tessera up\` first`);
+  })) as MetaClusterConfig;
+  const { kubectl } = await ensureBinaries({ kubernetesVersion: config.kubernetesVersion, components: ['kubectl'] });
+  const forwarded = args[0] === '--' ? args.slice(1) : args;
+  const child = spawn(kubectl, forwarded, { stdio: 'inherit', env: { ...process.env, KUBECONFIG: home.kubeconfig } });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}

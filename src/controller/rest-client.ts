@@ -1,0 +1,198 @@
+// A small REST client over a KubeConfig: JSON requests and line-delimited watch streams.
+// The generated clients of @kubernetes/client-node cover typed calls; controllers need the raw
+// verbs on any path (list with resourceVersion, watch with bookmarks and timeouts, patches of
+// every content type), so this sits beside them and shares the KubeConfig's TLS and auth.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { request as httpsRequest, Agent, type RequestOptions } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly body: unknown;
+  constructor(status: number, reason: string, message: string, body: unknown) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+    this.body = body;
+  }
+}
+
+export const isNotFound = (error: unknown): boolean => error instanceof ApiError && error.status === 404;
+export const isConflict = (error: unknown): boolean => error instanceof ApiError && error.status === 409;
+export const isAlreadyExists = (error: unknown): boolean => error instanceof ApiError && error.status === 409 && error.reason === 'AlreadyExists';
+export const isGone = (error: unknown): boolean => error instanceof ApiError && error.status === 410;
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+const patchContentTypes: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+function withQuery(path: string, query: Query | undefined): string {
+  if (!query) return path;
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `${path}${path.includes('?') ? '&' : '?'}${text}` : path;
+}
+
+export class RestClient {
+  readonly kubeConfig: KubeConfig;
+  private readonly server: URL;
+  private optionsPromise: Promise<RequestOptions> | undefined;
+  /** Counts requests by verb, so tests and benchmarks can assert "a converged object costs no writes". */
+  readonly requestCounts = new Map<string, number>();
+
+  constructor(kubeConfig: KubeConfig) {
+    this.kubeConfig = kubeConfig;
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster: set current-context');
+    this.server = new URL(cluster.server);
+  }
+
+  private async baseOptions(): Promise<RequestOptions> {
+    this.optionsPromise ??= (async () => {
+      const options: RequestOptions = {};
+      await this.kubeConfig.applyToHTTPSOptions(options);
+      // One keep-alive agent per client: client-node once leaked an agent per request.
+      options.agent = new Agent({ keepAlive: true, maxSockets: 64, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized });
+      return options;
+    })();
+    return this.optionsPromise;
+  }
+
+  private async open(method: string, path: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
+    const base = await this.baseOptions();
+    const url = new URL(path, this.server);
+    this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        { ...base, method, headers: { ...(base.headers ?? {}), accept: 'application/json', ...headers }, timeout: timeoutMs },
+        resolve,
+      );
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${timeoutMs}ms`)));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  async request<T = unknown>(method: string, path: string, options: { body?: unknown; query?: Query; contentType?: string; timeoutMs?: number } = {}): Promise<T> {
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const response = await this.open(method, withQuery(path, options.query), body, headers, options.timeoutMs ?? 30_000);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // non-JSON bodies (logs, /readyz) are returned as text
+    }
+    const status = response.statusCode ?? 0;
+    if (status >= 400) {
+      const statusObject = parsed as { message?: string; reason?: string } | undefined;
+      const message = typeof statusObject === 'object' && statusObject?.message ? statusObject.message : text;
+      throw new ApiError(status, statusObject?.reason ?? '', `${method} ${path}: ${status} ${message}`, parsed);
+    }
+    return parsed as T;
+  }
+
+  get<T = unknown>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  create<T = unknown>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>('POST', path, { body, query });
+  }
+
+  replace<T = unknown>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>('PUT', path, { body, query });
+  }
+
+  patch<T = unknown>(path: string, body: unknown, type: PatchType, query?: Query): Promise<T> {
+    return this.request<T>('PATCH', path, { body, query, contentType: patchContentTypes[type] });
+  }
+
+  /** Server-side apply under one field manager. */
+  apply<T = unknown>(path: string, body: unknown, fieldManager: string, force = true): Promise<T> {
+    return this.patch<T>(path, body, 'apply', { fieldManager, force });
+  }
+
+  delete<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T> {
+    return this.request<T>('DELETE', path, { body, query });
+  }
+
+  /**
+   * Opens a watch and calls `onEvent` per event until the server closes it, `signal` aborts, or
+   * nothing (not even a bookmark) arrives for `idleTimeoutMs`: a silent watch is a dead watch.
+   */
+  async watch(path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, options: { signal?: AbortSignal; idleTimeoutMs?: number } = {}): Promise<void> {
+    const response = await this.open('GET', withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), undefined, {}, 0);
+    const status = response.statusCode ?? 0;
+    if (status >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      let reason = '';
+      try {
+        reason = (JSON.parse(text) as { reason?: string }).reason ?? '';
+      } catch {
+        // keep the text
+      }
+      throw new ApiError(status, reason, `WATCH ${path}: ${status} ${text}`, text);
+    }
+    const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      if (!idleTimeoutMs) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => response.destroy(new Error(`watch ${path} silent for ${idleTimeoutMs}ms`)), idleTimeoutMs);
+    };
+    const abort = () => response.destroy();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    armIdle();
+    let buffered = '';
+    try {
+      for await (const chunk of response) {
+        armIdle();
+        buffered += (chunk as Buffer).toString('utf8');
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line) onEvent(JSON.parse(line) as { type: string; object: unknown });
+        }
+      }
+    } catch (error) {
+      if (!options.signal?.aborted) throw error;
+    } finally {
+      clearTimeout(idle);
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Streams a text body (e.g. `follow=true` logs) to `onChunk`. */
+  async stream(path: string, query: Query, onChunk: (text: string) => void, signal?: AbortSignal): Promise<void> {
+    const response = await this.open('GET', withQuery(path, query), undefined, {}, 0);
+    const abort = () => response.destroy();
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const chunk of response) onChunk((chunk as Buffer).toString('utf8'));
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+// The demo image `tessera.dev/echo-server`: an HTTP server on port 8080 of the pod's own address
+// that answers every request with the pod's name. Like any process in a pod, it learns its
+// address by resolving its hostname (the runtime writes the pod's /etc/hosts).
+import { createServer } from 'node:http';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
+
+const podName = process.env['POD_NAME'] ?? hostname();
+const port = Number(process.env['PORT'] ?? 8080);
+const { address } = await lookup(hostname(), { family: 4 });
+
+const server = createServer((request, response) => {
+  process.stdout.write(`${new Date().toISOString()} ${request.method} ${request.url} from ${request.socket.remoteAddress}\n`);
+  response.writeHead(200, { 'content-type': 'text/plain' });
+  response.end(`${podName}\n`);
+});
+server.listen(port, address, () => process.stdout.write(`echo-server ${podName} listening on ${address}:${port}\n`));
+process.on('SIGTERM', () => {
+  process.stdout.write('echo-server shutting down\n');
+  server.close(() => process.exit(0));
+});

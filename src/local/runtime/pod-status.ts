@@ -1,0 +1,119 @@
+// The pod status the runtime reports: a pure function of what it knows about each container,
+// shaped like the kubelet's (phase, conditions, container statuses, restart counts, IPs).
+import type { V1Pod, V1PodStatus, V1ContainerStatus, V1PodCondition, V1Container } from '@kubernetes/client-node';
+
+export type ContainerView = {
+  name: string;
+  image: string;
+  restartCount: number;
+  state:
+    | { kind: 'waiting'; reason: string; message?: string }
+    | { kind: 'running'; startedAt: string; containerID: string }
+    | { kind: 'terminated'; exitCode: number; reason: string; startedAt: string; finishedAt: string; containerID: string };
+  lastTerminated?: { exitCode: number; reason: string; startedAt: string; finishedAt: string; containerID: string };
+  ready: boolean;
+  started: boolean;
+};
+
+function containerStatus(view: ContainerView): V1ContainerStatus {
+  const state = view.state;
+  const status: V1ContainerStatus = {
+    name: view.name,
+    image: view.image,
+    imageID: view.image,
+    ready: view.ready,
+    started: view.started,
+    restartCount: view.restartCount,
+    state:
+      state.kind === 'waiting'
+        ? { waiting: { reason: state.reason, message: state.message } }
+        : state.kind === 'running'
+          ? { running: { startedAt: state.startedAt as unknown as Date } }
+          : { terminated: { exitCode: state.exitCode, reason: state.reason, startedAt: state.startedAt as unknown as Date, finishedAt: state.finishedAt as unknown as Date, containerID: state.containerID } },
+    lastState: view.lastTerminated
+      ? { terminated: { ...view.lastTerminated, startedAt: view.lastTerminated.startedAt as unknown as Date, finishedAt: view.lastTerminated.finishedAt as unknown as Date } }
+      : {},
+  };
+  if (state.kind !== 'waiting') status.containerID = state.containerID;
+  return status;
+}
+
+export type PodView = {
+  pod: V1Pod;
+  podIP: string | undefined;
+  hostIP: string;
+  startTime: string;
+  sandboxReady: boolean;
+  initContainers: ContainerView[];
+  containers: ContainerView[];
+  /** Set when the pod can never run (e.g. restartPolicy Never and a container failed). */
+  failed: boolean;
+};
+
+function phaseOf(view: PodView): string {
+  const policy = view.pod.spec?.restartPolicy ?? 'Always';
+  const all = view.containers;
+  const terminated = all.filter((c) => c.state.kind === 'terminated');
+  if (view.failed) return 'Failed';
+  if (all.length > 0 && terminated.length === all.length && policy !== 'Always') {
+    const anyFailed = terminated.some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
+    if (policy === 'Never') return anyFailed ? 'Failed' : 'Succeeded';
+    if (!anyFailed) return 'Succeeded';
+  }
+  const started = all.some((c) => c.state.kind === 'running' || c.state.kind === 'terminated' || c.restartCount > 0);
+  return started ? 'Running' : 'Pending';
+}
+
+function condition(type: string, ok: boolean, previous: V1PodCondition[] | undefined, now: string, reason?: string): V1PodCondition {
+  const status = ok ? 'True' : 'False';
+  const before = previous?.find((c) => c.type === type);
+  const lastTransitionTime = before && before.status === status ? (before.lastTransitionTime as unknown as string) : now;
+  const result: V1PodCondition = { type, status, lastTransitionTime: lastTransitionTime as unknown as Date, lastProbeTime: null as unknown as Date };
+  if (!ok && reason) result.reason = reason;
+  return result;
+}
+
+export function computePodStatus(view: PodView, now: string): V1PodStatus {
+  const previous = view.pod.status?.conditions;
+  const initialized = view.initContainers.every((c) => c.state.kind === 'terminated' && c.state.exitCode === 0);
+  const containersReady = view.containers.length > 0 && view.containers.every((c) => c.ready);
+  const phase = phaseOf(view);
+  const conditions: V1PodCondition[] = [
+    condition('PodReadyToStartContainers', view.sandboxReady, previous, now),
+    condition('Initialized', initialized, previous, now, 'ContainersNotInitialized'),
+    condition('Ready', containersReady && phase === 'Running', previous, now, 'ContainersNotReady'),
+    condition('ContainersReady', containersReady, previous, now, 'ContainersNotReady'),
+  ];
+  const scheduled = previous?.find((c) => c.type === 'PodScheduled');
+  if (scheduled) conditions.push(scheduled);
+  const status: V1PodStatus = {
+    phase,
+    conditions,
+    hostIP: view.hostIP,
+    hostIPs: [{ ip: view.hostIP }],
+    startTime: view.startTime as unknown as Date,
+    containerStatuses: view.containers.map(containerStatus),
+    qosClass: view.pod.status?.qosClass,
+  };
+  if (view.initContainers.length) status.initContainerStatuses = view.initContainers.map(containerStatus);
+  if (view.podIP) {
+    status.podIP = view.podIP;
+    status.podIPs = [{ ip: view.podIP }];
+  }
+  return status;
+}
+
+/** Comparison that ignores key order, so an unchanged status costs no write. */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return stableJson(a) === stableJson(b);
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined && x !== null).sort(([x], [y]) => x.localeCompare(y))) : v,
+  );
+}
+
+export function containerPorts(container: V1Container): number[] {
+  return (container.ports ?? []).map((p) => p.containerPort);
+}

@@ -1,0 +1,501 @@
+// The lifecycle of one pod on one node, as the kubelet runs it: a sandbox (pod IP, hostname,
+// /etc/hosts, resolv.conf), volumes, init containers in order, then the containers with restart
+// policy and crash backoff, probes, status reports, and graceful termination. One worker per pod;
+// its loop is level-triggered: every pass compares what runs with what the pod asks for.
+import type { V1Pod, V1Container, V1PersistentVolume } from '@kubernetes/client-node';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RestClient } from '../../controller/rest-client.ts';
+import { isNotFound } from '../../controller/rest-client.ts';
+import type { EventRecorder, EventTarget } from '../../controller/events.ts';
+import { containerEnvironment, apiLookup, expandReferences } from './environment.ts';
+import { materialiseVolume, type MaterialisedVolume } from './volumes.ts';
+import { isRunning, readExit, readRun, startContainer, stopContainer, commandPid, type ContainerRun, type Mount } from './container-process.ts';
+import { resolveImage, imageNotFoundMessage, type ImageTarget } from './images.ts';
+import { runProbe } from './probes.ts';
+import { computePodStatus, sameStatus, type ContainerView } from './pod-status.ts';
+
+export type Executable = { entrypoint: string[]; searchPath: string[] };
+
+export type PodWorkerContext = {
+  client: RestClient;
+  events: EventRecorder;
+  nodeName: string;
+  hostIP: string;
+  podsDirectory: string;
+  allocateAddress: (podUid: string) => string;
+  releaseAddress: (podUid: string) => void;
+  /** Makes an image's executable available (may download or build: a long operation). */
+  resolveExecutable: (target: ImageTarget) => Promise<Executable>;
+  serviceEnvironment: () => Record<string, string>;
+  nameserver: string;
+  clusterDomain: string;
+  persistentVolumePath: (pv: V1PersistentVolume) => string | undefined;
+  onError: (error: unknown) => void;
+};
+
+const tickMs = 500;
+const volumeRefreshMs = 10_000;
+const initialBackoffMs = 1_000;
+const maximumBackoffMs = 60_000;
+
+type ProbeState = { due: number; successes: number; failures: number };
+
+type ContainerState = {
+  container: V1Container;
+  init: boolean;
+  restartCount: number;
+  run: ContainerRun | undefined;
+  view: ContainerView['state'];
+  lastTerminated: ContainerView['lastTerminated'];
+  backoffMs: number;
+  notBefore: number;
+  ready: boolean;
+  started: boolean;
+  readiness: ProbeState;
+  liveness: ProbeState;
+  startup: ProbeState;
+  executable: Executable | undefined;
+  resolving: boolean;
+};
+
+type Persisted = { podIP: string; startTime: string; restartCounts: Record<string, number>; lastTerminated: Record<string, ContainerView['lastTerminated']>; done: Record<string, ContainerView['state']> };
+
+export class PodWorker {
+  private pod: V1Pod;
+  private readonly context: PodWorkerContext;
+  private readonly directory: string;
+  private readonly containers = new Map<string, ContainerState>();
+  private persisted: Persisted | undefined;
+  private volumes: MaterialisedVolume[] | undefined;
+  private volumesAt = 0;
+  private volumeError: string | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private lastStatus: unknown;
+  private failed = false;
+  finished = false;
+
+  constructor(pod: V1Pod, context: PodWorkerContext) {
+    this.pod = pod;
+    this.context = context;
+    this.directory = join(context.podsDirectory, pod.metadata?.uid ?? 'unknown');
+  }
+
+  get uid(): string {
+    return this.pod.metadata?.uid ?? '';
+  }
+
+  private get target(): EventTarget {
+    return { apiVersion: 'v1', kind: 'Pod', name: this.pod.metadata?.name ?? '', namespace: this.pod.metadata?.namespace, uid: this.pod.metadata?.uid };
+  }
+
+  update(pod: V1Pod): void {
+    this.pod = pod;
+    this.wake?.();
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops the worker's loop but leaves its processes running (runtime shutdown or restart). */
+  async detach(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped && !this.finished) {
+      try {
+        await this.sync();
+      } catch (error) {
+        this.context.onError(error);
+      }
+      if (this.finished) break;
+      await Promise.race([sleep(tickMs), new Promise<void>((resolve) => (this.wake = resolve))]);
+      this.wake = undefined;
+    }
+  }
+
+  private async loadPersisted(): Promise<Persisted> {
+    if (this.persisted) return this.persisted;
+    await mkdir(this.directory, { recursive: true });
+    try {
+      this.persisted = JSON.parse(await readFile(join(this.directory, 'pod.json'), 'utf8')) as Persisted;
+    } catch {
+      this.persisted = { podIP: this.context.allocateAddress(this.uid), startTime: new Date().toISOString(), restartCounts: {}, lastTerminated: {}, done: {} };
+      await this.savePersisted();
+    }
+    return this.persisted;
+  }
+
+  private async savePersisted(): Promise<void> {
+    if (!this.persisted) return;
+    for (const [name, state] of this.containers) {
+      this.persisted.restartCounts[name] = state.restartCount;
+      this.persisted.lastTerminated[name] = state.lastTerminated;
+      if (state.view.kind === 'terminated' && !state.run) this.persisted.done[name] = state.view;
+    }
+    await writeFile(join(this.directory, 'pod.json'), JSON.stringify(this.persisted));
+  }
+
+  private hostname(): string {
+    return this.pod.spec?.hostname ?? this.pod.metadata?.name ?? 'pod';
+  }
+
+  private async writeSandboxFiles(podIP: string): Promise<void> {
+    const namespace = this.pod.metadata?.namespace ?? 'default';
+    const domain = this.context.clusterDomain;
+    const hostname = this.hostname();
+    const subdomain = this.pod.spec?.subdomain;
+    const fqdn = subdomain ? `${hostname}.${subdomain}.${namespace}.svc.${domain}` : '';
+    const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${podIP}\t${[fqdn, hostname].filter(Boolean).join(' ')}`];
+    for (const alias of this.pod.spec?.hostAliases ?? []) hosts.push(`${alias.ip}\t${(alias.hostnames ?? []).join(' ')}`);
+    await writeFile(join(this.directory, 'hosts'), `${hosts.join('\n')}\n`);
+    const search = [`${namespace}.svc.${domain}`, `svc.${domain}`, domain].join(' ');
+    await writeFile(join(this.directory, 'resolv.conf'), `nameserver ${this.context.nameserver}\nsearch ${search}\noptions ndots:5\n`);
+  }
+
+  private stateFor(container: V1Container, init: boolean, persisted: Persisted): ContainerState {
+    let state = this.containers.get(container.name);
+    if (!state) {
+      const done = persisted.done[container.name];
+      state = {
+        container,
+        init,
+        restartCount: persisted.restartCounts[container.name] ?? 0,
+        run: undefined,
+        view: done ?? { kind: 'waiting', reason: 'ContainerCreating' },
+        lastTerminated: persisted.lastTerminated[container.name],
+        backoffMs: initialBackoffMs,
+        notBefore: 0,
+        ready: false,
+        started: false,
+        readiness: { due: 0, successes: 0, failures: 0 },
+        liveness: { due: 0, successes: 0, failures: 0 },
+        startup: { due: 0, successes: 0, failures: 0 },
+        executable: undefined,
+        resolving: false,
+      };
+      this.containers.set(container.name, state);
+    }
+    state.container = container;
+    return state;
+  }
+
+  private containerDirectory(name: string): string {
+    return join(this.directory, 'containers', name);
+  }
+
+  private async sync(): Promise<void> {
+    const pod = this.pod;
+    if (pod.metadata?.deletionTimestamp) {
+      await this.terminate();
+      return;
+    }
+    const persisted = await this.loadPersisted();
+    const podIP = persisted.podIP;
+    await this.writeSandboxFiles(podIP);
+    const spec = pod.spec ?? { containers: [] };
+    const inits = (spec.initContainers ?? []).map((c) => this.stateFor(c, true, persisted));
+    const mains = spec.containers.map((c) => this.stateFor(c, false, persisted));
+    for (const state of [...inits, ...mains]) await this.adopt(state);
+
+    if (!this.volumes || Date.now() - this.volumesAt > volumeRefreshMs) await this.refreshVolumes(podIP);
+
+    if (this.volumes && !this.failed) {
+      let initsDone = true;
+      for (const state of inits) {
+        if (state.view.kind === 'terminated' && state.view.exitCode === 0 && !state.run) continue;
+        initsDone = false;
+        await this.driveContainer(state, podIP);
+        break;
+      }
+      if (initsDone) for (const state of mains) await this.driveContainer(state, podIP);
+    }
+    await this.reportStatus(podIP, persisted, inits, mains);
+  }
+
+  /** After a runtime restart, pick up the recorded run of a container, running or not. */
+  private async adopt(state: ContainerState): Promise<void> {
+    if (state.run || state.view.kind !== 'waiting' || state.view.reason !== 'ContainerCreating') return;
+    const run = await readRun(this.containerDirectory(state.container.name));
+    if (!run || (this.persisted?.done[state.container.name] && !isRunning(run))) return;
+    state.run = run;
+    state.view = { kind: 'running', startedAt: run.startedAt, containerID: run.containerID };
+    state.started = !state.container.startupProbe;
+  }
+
+  private async refreshVolumes(podIP: string): Promise<void> {
+    const volumes: MaterialisedVolume[] = [];
+    const podForVolumes: V1Pod = { ...this.pod, status: { ...this.pod.status, podIP, podIPs: [{ ip: podIP }] } };
+    try {
+      for (const volume of this.pod.spec?.volumes ?? []) {
+        volumes.push(await materialiseVolume(volume, { client: this.context.client, pod: podForVolumes, podDirectory: this.directory, persistentVolumePath: this.context.persistentVolumePath }));
+      }
+      this.volumes = volumes;
+      this.volumesAt = Date.now();
+      this.volumeError = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== this.volumeError) this.context.events.warning(this.target, 'FailedMount', message);
+      this.volumeError = message;
+    }
+  }
+
+  private async executableFor(state: ContainerState): Promise<Executable | undefined> {
+    if (state.executable) return state.executable;
+    const image = state.container.image ?? '';
+    const target = resolveImage(image);
+    if (!target) {
+      const message = imageNotFoundMessage(image);
+      if (state.view.kind !== 'waiting' || state.view.reason !== 'ErrImagePull') this.context.events.warning({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Failed', `Failed to pull image "${image}": ${message}`);
+      state.view = { kind: 'waiting', reason: 'ErrImagePull', message };
+      return undefined;
+    }
+    if (state.resolving) return undefined;
+    state.resolving = true;
+    this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Pulling', `Pulling image "${image}"`);
+    this.context
+      .resolveExecutable(target)
+      .then((executable) => {
+        state.executable = executable;
+        this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Pulled', `Image "${image}" is ready at ${executable.entrypoint[0]}`);
+      })
+      .catch((error: unknown) => {
+        state.view = { kind: 'waiting', reason: 'ErrImagePull', message: (error as Error).message };
+        this.context.events.warning(this.target, 'Failed', `Failed to pull image "${image}": ${(error as Error).message}`);
+      })
+      .finally(() => {
+        state.resolving = false;
+        this.wake?.();
+      });
+    return undefined;
+  }
+
+  private restartAllowed(state: ContainerState, exitCode: number): boolean {
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    // Init containers run to completion: they are retried after a failure unless the pod says Never.
+    if (state.init) return state.container.restartPolicy === 'Always' || (policy !== 'Never' && exitCode !== 0);
+    if (policy === 'Always') return true;
+    if (policy === 'OnFailure') return exitCode !== 0;
+    return false;
+  }
+
+  private async driveContainer(state: ContainerState, podIP: string): Promise<void> {
+    const name = state.container.name;
+    const fieldTarget = { ...this.target, fieldPath: `spec.${state.init ? 'initContainers' : 'containers'}{${name}}` };
+    if (state.run) {
+      if (isRunning(state.run)) {
+        await this.probe(state, podIP, fieldTarget);
+        return;
+      }
+      await this.recordExit(state, fieldTarget);
+      return;
+    }
+    if (state.view.kind === 'terminated') return; // finished for good under the restart policy
+    if (state.view.kind === 'waiting' && state.view.reason === 'CrashLoopBackOff') {
+      if (Date.now() < state.notBefore) return;
+      state.restartCount++;
+    }
+    const executable = await this.executableFor(state);
+    if (!executable || !this.volumes) return;
+    await this.launch(state, executable, podIP, fieldTarget);
+  }
+
+  private async recordExit(state: ContainerState, fieldTarget: EventTarget): Promise<void> {
+    const run = state.run;
+    if (!run) return;
+    const exit = await readExit(run);
+    state.run = undefined;
+    state.ready = false;
+    state.started = false;
+    const terminated = { exitCode: exit.exitCode, reason: exit.reason, startedAt: run.startedAt, finishedAt: exit.finishedAt, containerID: run.containerID };
+    if (Date.parse(exit.finishedAt) - Date.parse(run.startedAt) > 600_000) state.backoffMs = initialBackoffMs;
+    if (this.restartAllowed(state, exit.exitCode)) {
+      state.lastTerminated = terminated;
+      state.notBefore = Date.now() + state.backoffMs;
+      state.view = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(state.backoffMs / 1000)}s restarting container ${state.container.name} (exit code ${exit.exitCode})` };
+      this.context.events.warning(fieldTarget, 'BackOff', `Back-off ${Math.round(state.backoffMs / 1000)}s restarting container ${state.container.name}, which exited with code ${exit.exitCode}`);
+      state.backoffMs = Math.min(state.backoffMs * 2, maximumBackoffMs);
+    } else {
+      state.view = { kind: 'terminated', ...terminated };
+      if (exit.exitCode !== 0 && state.init) this.failed = true;
+    }
+    await this.savePersisted();
+  }
+
+  private async launch(state: ContainerState, executable: Executable, podIP: string, fieldTarget: EventTarget): Promise<void> {
+    const container = state.container;
+    const podWithIP: V1Pod = { ...this.pod, status: { ...this.pod.status, podIP, podIPs: [{ ip: podIP }], hostIP: this.context.hostIP, hostIPs: [{ ip: this.context.hostIP }] } };
+    let env: Record<string, string>;
+    try {
+      env = await containerEnvironment(podWithIP, container, apiLookup(this.context.client, this.pod.metadata?.namespace ?? 'default'), this.context.serviceEnvironment());
+    } catch (error) {
+      state.view = { kind: 'waiting', reason: 'CreateContainerConfigError', message: (error as Error).message };
+      this.context.events.warning(fieldTarget, 'Failed', `Error: ${(error as Error).message}`);
+      return;
+    }
+    const command = container.command?.length ? container.command.map((part) => expandReferences(part, env)) : executable.entrypoint;
+    const args = (container.args ?? []).map((part) => expandReferences(part, env));
+    // A command that names a binary the image provides (by name or by its path in the image)
+    // runs that binary; anything else (sh, env, ...) comes from the host.
+    const first = command[0] ?? '';
+    const base = first.split('/').pop() ?? first;
+    const entry = executable.entrypoint[0] ?? '';
+    const argv = container.command?.length && base === (entry.split('/').pop() ?? '') ? [entry, ...command.slice(1), ...args] : [...command, ...args];
+    const fullEnv: Record<string, string> = {
+      PATH: [...executable.searchPath, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':'),
+      HOSTNAME: this.hostname(),
+      HOME: '/root',
+      ...env,
+    };
+    const mounts: Mount[] = [
+      { source: join(this.directory, 'hosts'), target: '/etc/hosts', readOnly: false },
+      { source: join(this.directory, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: false },
+    ];
+    for (const mount of container.volumeMounts ?? []) {
+      const volume = this.volumes?.find((v) => v.name === mount.name);
+      if (!volume) {
+        state.view = { kind: 'waiting', reason: 'CreateContainerConfigError', message: `volumeMount "${mount.name}" names no volume of the pod` };
+        return;
+      }
+      const source = mount.subPath ? join(volume.path, mount.subPath) : volume.path;
+      if (mount.subPath) await mkdir(source, { recursive: true });
+      mounts.push({ source, target: mount.mountPath, readOnly: mount.readOnly ?? volume.readOnly });
+    }
+    const directory = this.containerDirectory(container.name);
+    await mkdir(directory, { recursive: true });
+    try {
+      state.run = await startContainer({ containerDirectory: directory, name: container.name, attempt: state.restartCount, argv, env: fullEnv, workingDir: container.workingDir, hostname: this.hostname(), mounts });
+    } catch (error) {
+      state.view = { kind: 'waiting', reason: 'RunContainerError', message: (error as Error).message };
+      this.context.events.warning(fieldTarget, 'Failed', `Error: ${(error as Error).message}`);
+      return;
+    }
+    state.view = { kind: 'running', startedAt: state.run.startedAt, containerID: state.run.containerID };
+    state.started = !container.startupProbe;
+    state.ready = false;
+    const now = Date.now();
+    state.readiness = { due: now + (container.readinessProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0 };
+    state.liveness = { due: now + (container.livenessProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0 };
+    state.startup = { due: now + (container.startupProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0 };
+    this.context.events.normal(fieldTarget, 'Started', `Started container ${container.name}`);
+    await this.savePersisted();
+  }
+
+  private async probe(state: ContainerState, podIP: string, fieldTarget: EventTarget): Promise<void> {
+    const container = state.container;
+    const run = state.run;
+    if (!run) return;
+    const now = Date.now();
+    const execPid = () => commandPid(run);
+    if (!state.started) {
+      const probe = container.startupProbe;
+      if (!probe) state.started = true;
+      else if (now >= state.startup.due) {
+        state.startup.due = now + (probe.periodSeconds ?? 10) * 1000;
+        const result = await runProbe(probe, container, podIP, execPid);
+        if (result.success) state.started = true;
+        else if (++state.startup.failures >= (probe.failureThreshold ?? 3)) {
+          this.context.events.warning(fieldTarget, 'Unhealthy', `Startup probe failed: ${result.message}`);
+          await this.restartForProbe(state, fieldTarget, 'startup');
+        }
+      }
+      if (!state.started) return;
+      state.readiness.due = Math.min(state.readiness.due, now);
+    }
+    const readiness = container.readinessProbe;
+    if (!readiness) state.ready = !state.init;
+    else if (now >= state.readiness.due) {
+      state.readiness.due = now + (readiness.periodSeconds ?? 10) * 1000;
+      const result = await runProbe(readiness, container, podIP, execPid);
+      if (result.success) {
+        state.readiness.failures = 0;
+        if (++state.readiness.successes >= (readiness.successThreshold ?? 1)) state.ready = true;
+      } else {
+        state.readiness.successes = 0;
+        if (++state.readiness.failures >= (readiness.failureThreshold ?? 3) || !state.ready) {
+          if (state.ready) this.context.events.warning(fieldTarget, 'Unhealthy', `Readiness probe failed: ${result.message}`);
+          state.ready = false;
+        }
+      }
+    }
+    const liveness = container.livenessProbe;
+    if (liveness && now >= state.liveness.due) {
+      state.liveness.due = now + (liveness.periodSeconds ?? 10) * 1000;
+      const result = await runProbe(liveness, container, podIP, execPid);
+      if (result.success) state.liveness.failures = 0;
+      else if (++state.liveness.failures >= (liveness.failureThreshold ?? 3)) {
+        this.context.events.warning(fieldTarget, 'Unhealthy', `Liveness probe failed: ${result.message}`);
+        await this.restartForProbe(state, fieldTarget, 'liveness');
+      }
+    }
+  }
+
+  private async restartForProbe(state: ContainerState, fieldTarget: EventTarget, which: string): Promise<void> {
+    if (!state.run) return;
+    this.context.events.normal(fieldTarget, 'Killing', `Container ${state.container.name} failed ${which} probe, will be restarted`);
+    await stopContainer(state.run, (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+  }
+
+  private async reportStatus(podIP: string, persisted: Persisted, inits: ContainerState[], mains: ContainerState[]): Promise<void> {
+    const view = (state: ContainerState): ContainerView => ({
+      name: state.container.name,
+      image: state.container.image ?? '',
+      restartCount: state.restartCount,
+      state: this.volumeError && state.view.kind === 'waiting' && state.view.reason === 'ContainerCreating' ? { kind: 'waiting', reason: 'ContainerCreating', message: this.volumeError } : state.view,
+      lastTerminated: state.lastTerminated,
+      ready: state.ready,
+      started: state.started,
+    });
+    const status = computePodStatus(
+      { pod: this.pod, podIP, hostIP: this.context.hostIP, startTime: persisted.startTime, sandboxReady: true, initContainers: inits.map(view), containers: mains.map(view), failed: this.failed },
+      new Date().toISOString(),
+    );
+    const current = { ...this.pod.status };
+    if (sameStatus(status, current) || sameStatus(status, this.lastStatus)) return;
+    const namespace = this.pod.metadata?.namespace ?? 'default';
+    try {
+      await this.context.client.patch(`/api/v1/namespaces/${namespace}/pods/${this.pod.metadata?.name}/status`, { metadata: { uid: this.pod.metadata?.uid }, status }, 'merge');
+      this.lastStatus = status;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  private async terminate(): Promise<void> {
+    const grace = (this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+    for (const state of this.containers.values()) if (!state.run) await this.adopt(state);
+    await Promise.all(
+      [...this.containers.values()].filter((s) => s.run).map(async (state) => {
+        this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Killing', `Stopping container ${state.container.name}`);
+        if (state.run) await stopContainer(state.run, grace);
+        state.run = undefined;
+      }),
+    );
+    const namespace = this.pod.metadata?.namespace ?? 'default';
+    try {
+      await this.context.client.delete(`/api/v1/namespaces/${namespace}/pods/${this.pod.metadata?.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata?.uid } });
+    } catch (error) {
+      if (!isNotFound(error) && !(error instanceof Error && error.message.includes('409'))) throw error;
+    }
+    await this.cleanup();
+  }
+
+  /** Stops every process and removes the pod's directory; the pod is gone from the API. */
+  async cleanup(): Promise<void> {
+    for (const name of await readdir(join(this.directory, 'containers')).catch(() => [] as string[])) {
+      const run = await readRun(this.containerDirectory(name));
+      if (run) await stopContainer(run, 2_000);
+    }
+    this.context.releaseAddress(this.uid);
+    await rm(this.directory, { recursive: true, force: true });
+    this.finished = true;
+  }
+}
+
