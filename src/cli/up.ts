@@ -59,13 +59,13 @@ async function foreground(kubernetesVersion: string | undefined): Promise<number
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   try {
-    cluster = await startMetaCluster({ kubernetesVersion, onProgress: log });
+    cluster = await startMetaCluster({ kubernetesVersion, onProgress: log, networkIndex: Number(process.env['TESSERA_NETWORK_INDEX'] ?? 0) });
   } catch (error) {
     await rm(home.supervisorPid, { force: true });
     throw error;
   }
-  await writeFile(readyFile, new Date().toISOString());
   process.stdout.write(nextSteps(home.kubeconfig));
+  await writeFile(readyFile, new Date().toISOString());
   await new Promise(() => {});
   return 0;
 }
@@ -81,28 +81,22 @@ async function detach(args: string[], root: string): Promise<number> {
   closeSync(out);
   child.unref();
   process.stdout.write(`starting the meta cluster in ${root} in the background (log: ${logFile})\n`);
-  let shown = 0;
+  let offset = (await readFile(logFile).catch(() => Buffer.alloc(0))).length;
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   for (;;) {
+    const ready = await readFile(readyFile, 'utf8').then(() => true, () => false);
     // Relay the supervisor's progress lines while waiting.
-    const text = await readFile(logFile, 'utf8').catch(() => '');
-    const lines = text.split('\n');
-    const start = shown === 0 ? Math.max(0, lines.length - 1 - countNewLines(text)) : shown;
-    for (const line of lines.slice(start, -1)) process.stdout.write(`  ${line}\n`);
-    shown = Math.max(shown, lines.length - 1);
-    if (await readFile(readyFile, 'utf8').then(() => true, () => false)) {
-      process.stdout.write(nextSteps(home.kubeconfig));
-      return 0;
+    const text = await readFile(logFile).catch(() => Buffer.alloc(0));
+    if (text.length > offset) {
+      process.stdout.write(text.subarray(offset).toString('utf8').replace(/^(?=.)/gm, '  '));
+      offset = text.length;
     }
+    if (ready) return 0;
     if (exited !== undefined) {
       process.stderr.write(`the meta cluster failed to start (exit ${exited}); see ${logFile}\n`);
       return 1;
     }
     await sleep(200);
   }
-}
-
-function countNewLines(text: string): number {
-  return text.split('\n').length - 1;
 }

@@ -96,7 +96,7 @@ export class Informer<T extends KubeObject> {
   private async relist(): Promise<void> {
     const fresh = new Map<string, T>();
     let continueToken: string | undefined;
-    let resourceVersion = '';
+    let resourceVersion: string;
     do {
       const page = await this.client.get<ListResponse<T>>(this.path, {
         labelSelector: this.options.labelSelector,

@@ -20,6 +20,31 @@ function renderFinding(finding: Finding): string[] {
   ];
 }
 
+function renderCapacity(capacity: PlanReport['capacity']): string[] {
+  const lines = ['Capacity', row('demand', `${capacity.demand.cpu} CPU, ${capacity.demand.memoryGiB} GiB, ${plural(capacity.demand.pods, 'pod')}`)];
+  const node = capacity.node;
+  if (node) {
+    const daemons =
+      node.perNodeWorkloadCpu > 0 || node.perNodeWorkloadMemoryGiB > 0
+        ? `, ${node.perNodeWorkloadCpu} CPU / ${node.perNodeWorkloadMemoryGiB} GiB per-node workloads`
+        : '';
+    const shape = `${node.cpu} CPU / ${node.memoryGiB} GiB, ${node.systemReservedCpu} CPU / ${node.systemReservedMemoryGiB} GiB system reserved${daemons}`;
+    lines.push(row('per node', `${shape} -> ${node.allocatableCpu} CPU / ${node.allocatableMemoryGiB} GiB allocatable`));
+  }
+  if (capacity.workerNodes !== null) {
+    const nodesFor = capacity.nodesFor;
+    const formula = nodesFor ? ` = max(cpu ${nodesFor.cpu}, memory ${nodesFor.memory}, pods ${nodesFor.pods}) + 1 spare` : '';
+    let detail = '';
+    if (capacity.workerNodesSource === 'recommended') detail = ` (recommended${formula})`;
+    if (capacity.workerNodesSource === 'spec.nodes.count') {
+      const recommendation = capacity.recommendedWorkerNodes !== null ? `; recommended ${capacity.recommendedWorkerNodes}${formula}` : '';
+      detail = ` (spec.nodes.count${recommendation})`;
+    }
+    lines.push(row('worker nodes', `${capacity.workerNodes}${detail}`));
+  }
+  return lines;
+}
+
 export function renderPlanReportText(report: PlanReport, source?: string): string {
   const lines: string[] = [];
   const { errors, warnings, infos } = report.summary;
@@ -52,30 +77,7 @@ export function renderPlanReportText(report: PlanReport, source?: string): strin
       lines.push(index === 0 ? row('zones', value) : `${' '.repeat(18)}${value}`);
     });
 
-    const capacity = report.capacity;
-    lines.push('Capacity');
-    lines.push(row('demand', `${capacity.demand.cpu} CPU, ${capacity.demand.memoryGiB} GiB, ${plural(capacity.demand.pods, 'pod')}`));
-    const node = capacity.node;
-    if (node) {
-      const daemons = node.perNodeWorkloadCpu > 0 || node.perNodeWorkloadMemoryGiB > 0 ? `, ${node.perNodeWorkloadCpu} CPU / ${node.perNodeWorkloadMemoryGiB} GiB per-node workloads` : '';
-      lines.push(
-        row(
-          'per node',
-          `${node.cpu} CPU / ${node.memoryGiB} GiB, ${node.systemReservedCpu} CPU / ${node.systemReservedMemoryGiB} GiB system reserved${daemons} -> ${node.allocatableCpu} CPU / ${node.allocatableMemoryGiB} GiB allocatable`,
-        ),
-      );
-    }
-    if (capacity.workerNodes !== null) {
-      const nodesFor = capacity.nodesFor;
-      const formula = nodesFor ? ` = max(cpu ${nodesFor.cpu}, memory ${nodesFor.memory}, pods ${nodesFor.pods}) + 1 spare` : '';
-      const detail =
-        capacity.workerNodesSource === 'spec.nodes.count'
-          ? ` (spec.nodes.count${capacity.recommendedWorkerNodes !== null ? `; recommended ${capacity.recommendedWorkerNodes}${formula}` : ''})`
-          : capacity.workerNodesSource === 'recommended'
-            ? ` (recommended${formula})`
-            : '';
-      lines.push(row('worker nodes', `${capacity.workerNodes}${detail}`));
-    }
+    if (report.sourceKind === 'ClusterPlan') lines.push(...renderCapacity(report.capacity));
     const masters = report.masters;
     lines.push(
       masters.userVisible

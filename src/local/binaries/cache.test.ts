@@ -36,13 +36,13 @@ async function deadPid(): Promise<number> {
   return child.pid;
 }
 
-test('the cache lives in TESSERA_CACHE, else under XDG_CACHE_HOME, else ~/.cache/tessera', () => {
+void test('the cache lives in TESSERA_CACHE, else under XDG_CACHE_HOME, else ~/.cache/tessera', () => {
   assert.equal(cacheRoot({ TESSERA_CACHE: '/x/cache', HOME: '/home/a' }), '/x/cache');
   assert.equal(cacheRoot({ XDG_CACHE_HOME: '/xdg', HOME: '/home/a' }), '/xdg/tessera');
   assert.equal(cacheRoot({ HOME: '/home/a' }), '/home/a/.cache/tessera');
 });
 
-test('installEntry makes an executable entry with its provenance and leaves nothing in staging', async (t) => {
+void test('installEntry makes an executable entry with its provenance and leaves nothing in staging', async (t) => {
   const root = await tempRoot(t);
   const staging = await createStagingDir(root, 'build');
   await writeFile(join(staging, 'kubectl'), '#!/bin/sh\necho v1.37.2\n', { mode: 0o600 });
@@ -57,7 +57,7 @@ test('installEntry makes an executable entry with its provenance and leaves noth
   assert.deepEqual(await readdir(join(root, '.staging')), []);
 });
 
-test('installEntry keeps an entry another process installed first', async (t) => {
+void test('installEntry keeps an entry another process installed first', async (t) => {
   const root = await tempRoot(t);
   for (const content of ['first', 'second']) {
     const staging = await createStagingDir(root, 'build');
@@ -67,7 +67,7 @@ test('installEntry keeps an entry another process installed first', async (t) =>
   assert.equal(await readFile(cacheEntryPath(root, 'kubectl', '1.37.2'), 'utf8'), 'first');
 });
 
-test('installEntry replaces an entry directory that has no binary in it', async (t) => {
+void test('installEntry replaces an entry directory that has no binary in it', async (t) => {
   const root = await tempRoot(t);
   await mkdir(join(root, 'kubectl-1.37.2'), { recursive: true });
   await writeFile(join(root, 'kubectl-1.37.2', 'notes.txt'), 'left by hand');
@@ -77,7 +77,7 @@ test('installEntry replaces an entry directory that has no binary in it', async 
   assert.equal(await readFile(path, 'utf8'), 'binary');
 });
 
-test('a writer killed half way through leaves no cache entry, and its staging is removed later', async (t) => {
+void test('a writer killed half way through leaves no cache entry, and its staging is removed later', async (t) => {
   const root = await tempRoot(t);
   const cacheModule = new URL('./cache.ts', import.meta.url).href;
   // The child stages half a binary the way a download or build does, then is killed.
@@ -101,7 +101,7 @@ test('a writer killed half way through leaves no cache entry, and its staging is
   assert.deepEqual(await readdir(join(root, '.staging')), [ours.split('/').at(-1)]);
 });
 
-test('a second holder of the cache lock waits until the first releases it', async (t) => {
+void test('a second holder of the cache lock waits until the first releases it', async (t) => {
   const root = await tempRoot(t);
   const order: string[] = [];
   const waitedFor: number[] = [];
@@ -126,7 +126,7 @@ test('a second holder of the cache lock waits until the first releases it', asyn
   await assert.rejects(stat(join(root, '.locks', 'kubernetes-1.37-1.37.2.lock')), { code: 'ENOENT' });
 });
 
-test('a lock left by a dead process is taken over at once', async (t) => {
+void test('a lock left by a dead process is taken over at once', async (t) => {
   const root = await tempRoot(t);
   await mkdir(join(root, '.locks'));
   await writeFile(join(root, '.locks', 'etcd-3.7-3.7.3.lock'), String(await deadPid()));
@@ -136,7 +136,7 @@ test('a lock left by a dead process is taken over at once', async (t) => {
   assert.ok(Date.now() - started < 1_000);
 });
 
-test('a lock whose heartbeat stopped is taken over even when its pid is alive', async (t) => {
+void test('a lock whose heartbeat stopped is taken over even when its pid is alive', async (t) => {
   const root = await tempRoot(t);
   await mkdir(join(root, '.locks'));
   // Our own pid is alive, but a holder that stops refreshing the file counts as gone.
@@ -146,7 +146,7 @@ test('a lock whose heartbeat stopped is taken over even when its pid is alive', 
   assert.equal(value, 'ran');
 });
 
-test('isExecutableFile is false for directories, missing files and files without the x bit', async (t) => {
+void test('isExecutableFile is false for directories, missing files and files without the x bit', async (t) => {
   const root = await tempRoot(t);
   await writeFile(join(root, 'plain'), 'x', { mode: 0o644 });
   await writeFile(join(root, 'tool'), 'x', { mode: 0o755 });

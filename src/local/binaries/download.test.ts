@@ -86,11 +86,11 @@ async function rejectsWith(promise: Promise<unknown>, failure: DownloadError['fa
   });
 }
 
-test('a published .sha256 file gives the digest', async () => {
+void test('a published .sha256 file gives the digest', async () => {
   assert.equal(await fetchPublishedSha256({ kind: 'sha256-file', url: `${base}/bin/kube-apiserver.sha256` }, options()), sha256);
 });
 
-test('a SHA256SUMS listing gives the digest of the named entry', async () => {
+void test('a SHA256SUMS listing gives the digest of the named entry', async () => {
   assert.equal(await fetchPublishedSha256({ kind: 'sha256sums', url: `${base}/SHA256SUMS`, entry: 'kube-apiserver' }, options()), sha256);
   await rejectsWith(
     fetchPublishedSha256({ kind: 'sha256sums', url: `${base}/SHA256SUMS`, entry: 'etcd-v9.9.9-linux-amd64.tar.gz' }, options()),
@@ -99,18 +99,18 @@ test('a SHA256SUMS listing gives the digest of the named entry', async () => {
   );
 });
 
-test('a GitHub release digest gives the asset digest, and a missing digest is an error', async () => {
+void test('a GitHub release digest gives the asset digest, and a missing digest is an error', async () => {
   const source = { kind: 'github-asset-digest', url: `${base}/release.json` } as const;
   assert.equal(await fetchPublishedSha256({ ...source, asset: 'kwok-linux-amd64' }, options()), sha256);
   await rejectsWith(fetchPublishedSha256({ ...source, asset: 'kwok-linux-arm64' }, options()), 'checksum', /no sha256 digest for kwok-linux-arm64/);
   await rejectsWith(fetchPublishedSha256({ ...source, asset: 'kwok-darwin-amd64' }, options()), 'checksum', /no asset named kwok-darwin-amd64/);
 });
 
-test('a checksum file that holds no digest is refused', async () => {
+void test('a checksum file that holds no digest is refused', async () => {
   await rejectsWith(fetchPublishedSha256({ kind: 'sha256-file', url: `${base}/bin/garbage.sha256` }, options()), 'checksum', /does not hold a SHA-256/);
 });
 
-test('a download whose SHA-256 matches the published one is kept', async () => {
+void test('a download whose SHA-256 matches the published one is kept', async () => {
   const destination = join(workDir, 'good');
   const progress: number[] = [];
   await downloadVerified(`${base}/bin/kube-apiserver`, sha256, destination, options({ onProgress: (received) => progress.push(received) }));
@@ -118,7 +118,7 @@ test('a download whose SHA-256 matches the published one is kept', async () => {
   assert.equal(progress.at(-1), binary.length);
 });
 
-test('a download whose SHA-256 differs from the published one is rejected and emptied', async () => {
+void test('a download whose SHA-256 differs from the published one is rejected and emptied', async () => {
   const destination = join(workDir, 'mismatch');
   const published = await fetchPublishedSha256({ kind: 'sha256-file', url: `${base}/bin/wrong.sha256` }, options());
   await rejectsWith(
@@ -129,11 +129,11 @@ test('a download whose SHA-256 differs from the published one is rejected and em
   assert.equal((await stat(destination)).size, 0);
 });
 
-test('an HTTP error status is reported with the URL', async () => {
+void test('an HTTP error status is reported with the URL', async () => {
   await rejectsWith(downloadVerified(`${base}/missing`, sha256, join(workDir, 'missing'), options()), 'http', /\/missing: HTTP 404 Not Found/);
 });
 
-test('a refused connection fails at once as a network failure', async () => {
+void test('a refused connection fails at once as a network failure', async () => {
   const closed = createServer();
   closed.listen(0, '127.0.0.1');
   await new Promise((resolve) => closed.once('listening', resolve));
@@ -144,7 +144,7 @@ test('a refused connection fails at once as a network failure', async () => {
   assert.ok(Date.now() - started < 2_000);
 });
 
-test('a server that never answers fails after the header timeout', async () => {
+void test('a server that never answers fails after the header timeout', async () => {
   const started = Date.now();
   await rejectsWith(
     fetchPublishedSha256({ kind: 'sha256-file', url: `${base}/hang` }, options({ headersTimeoutMs: 300 })),
@@ -154,11 +154,11 @@ test('a server that never answers fails after the header timeout', async () => {
   assert.ok(Date.now() - started < 2_000);
 });
 
-test('a body cut short of its content-length is a network failure', async () => {
+void test('a body cut short of its content-length is a network failure', async () => {
   await rejectsWith(downloadVerified(`${base}/truncated`, sha256, join(workDir, 'truncated'), options()), 'network', /connection closed|terminated|other side closed/);
 });
 
-test('members of a release archive are extracted by base name', async () => {
+void test('members of a release archive are extracted by base name', async () => {
   const destination = join(workDir, 'unpacked');
   await mkdir(destination);
   await extractTarMembers(join(workDir, 'etcd.tar.gz'), ['etcd-v9.9.9-linux-amd64/etcd', 'etcd-v9.9.9-linux-amd64/etcdctl'], destination);
@@ -167,7 +167,7 @@ test('members of a release archive are extracted by base name', async () => {
   await assert.rejects(stat(join(destination, 'README.md')), { code: 'ENOENT' });
 });
 
-test('an archive without the expected member is an archive failure', async () => {
+void test('an archive without the expected member is an archive failure', async () => {
   const destination = join(workDir, 'unpacked-missing');
   await mkdir(destination);
   await rejectsWith(extractTarMembers(join(workDir, 'etcd.tar.gz'), ['etcd-v9.9.9-linux-amd64/etcdutl'], destination), 'archive', /etcdutl/);

@@ -105,7 +105,7 @@ async function cacheEntry(cache: string, pin: ComponentPin, content: string): Pr
   return path;
 }
 
-test('a binary in TESSERA_KUBE_BIN wins over the cache', async () => {
+void test('a binary in TESSERA_KUBE_BIN wins over the cache', async () => {
   const cache = await freshCache();
   const override = await mkdtemp(join(workDir, 'override-'));
   await executable(join(override, 'kubectl'), '#!/bin/sh\necho own\n');
@@ -122,7 +122,7 @@ test('a binary in TESSERA_KUBE_BIN wins over the cache', async () => {
   assert.equal(resolved.kubectl.path, join(override, 'kubectl'));
 });
 
-test('a TESSERA_KUBE_BIN directory without the component falls through to the cache', async () => {
+void test('a TESSERA_KUBE_BIN directory without the component falls through to the cache', async () => {
   const cache = await freshCache();
   const override = await mkdtemp(join(workDir, 'override-'));
   const cached = await cacheEntry(cache, noRelease('kubectl', '9.9.9'), 'cached');
@@ -138,7 +138,7 @@ test('a TESSERA_KUBE_BIN directory without the component falls through to the ca
   assert.match(resolved.kubectl.detail, /built 2026-01-01T00:00:00Z from tools\/upstream\/tiny with go1\.26\.8/);
 });
 
-test('a non-executable file in TESSERA_KUBE_BIN is an error that says how to fix it', async () => {
+void test('a non-executable file in TESSERA_KUBE_BIN is an error that says how to fix it', async () => {
   const override = await mkdtemp(join(workDir, 'override-'));
   await writeFile(join(override, 'kubectl'), 'not executable', { mode: 0o644 });
   await assert.rejects(
@@ -147,14 +147,14 @@ test('a non-executable file in TESSERA_KUBE_BIN is an error that says how to fix
   );
 });
 
-test('a TESSERA_KUBE_BIN that is not a directory is an error, not a silent build', async () => {
+void test('a TESSERA_KUBE_BIN that is not a directory is an error, not a silent build', async () => {
   await assert.rejects(
     ensureBinaries({ components: ['kubectl'], env: { ...process.env, TESSERA_KUBE_BIN: join(workDir, 'nowhere') }, modulesDir, pins: noRelease }),
     /TESSERA_KUBE_BIN=.*nowhere is not a directory/,
   );
 });
 
-test('a cached binary is used without network or Go', async () => {
+void test('a cached binary is used without network or Go', async () => {
   const cache = await freshCache();
   const cached = await cacheEntry(cache, noRelease('kubectl', '9.9.9'), 'cached');
   const paths = await ensureBinaries({
@@ -167,7 +167,7 @@ test('a cached binary is used without network or Go', async () => {
   assert.deepEqual(paths, { kubectl: cached });
 });
 
-test('a verified release download is installed into the cache and used from there next time', async () => {
+void test('a verified release download is installed into the cache and used from there next time', async () => {
   const cache = await freshCache();
   const pins = tinyPins(() => ({ url: `${base}/kubectl`, checksum: { kind: 'sha256-file', url: `${base}/kubectl.sha256` } }));
   const env = { ...process.env, TESSERA_CACHE: cache };
@@ -193,7 +193,7 @@ test('a verified release download is installed into the cache and used from ther
   assert.match(second.kubectl.detail, new RegExp(`downloaded .* from ${base}/kubectl \\(sha256 verified\\)`));
 });
 
-test('a release whose checksum does not match is rejected and the binary is built with Go instead', async () => {
+void test('a release whose checksum does not match is rejected and the binary is built with Go instead', async () => {
   const cache = await freshCache();
   const progress = recorder();
   const resolved = await resolveBinaries({
@@ -211,7 +211,7 @@ test('a release whose checksum does not match is rejected and the binary is buil
   assert.equal((await readProvenance(cache, 'kubectl', '9.9.9'))?.source, 'build');
 });
 
-test('an unreachable release server costs one attempt; later groups skip it and are built', async () => {
+void test('an unreachable release server costs one attempt; later groups skip it and are built', async () => {
   const cache = await freshCache();
   const closed = createServer();
   closed.listen(0, '127.0.0.1');
@@ -241,7 +241,7 @@ test('an unreachable release server costs one attempt; later groups skip it and 
   assert.match(reasons[1] ?? '', /^kwok 0\.0\.1: release download skipped: 127\.0\.0\.1:\d+ was unreachable earlier in this run; building from source with Go$/);
 });
 
-test('components of one module are built by a single go build, with progress', async () => {
+void test('components of one module are built by a single go build, with progress', async () => {
   const cache = await freshCache();
   const progress = recorder();
   const paths = await ensureBinaries({
@@ -260,7 +260,7 @@ test('components of one module are built by a single go build, with progress', a
   assert.match(steps.at(-1) ?? '', /^built kubectl, kube-scheduler 9\.9\.9 in \d+s$/);
 });
 
-test('two processes asking at once build once; the second waits and takes the cached result', async () => {
+void test('two processes asking at once build once; the second waits and takes the cached result', async () => {
   const cache = await freshCache();
   const env = { ...process.env, TESSERA_CACHE: cache, TESSERA_OFFLINE: '1' };
   const [a, b] = await Promise.all([
@@ -271,7 +271,7 @@ test('two processes asking at once build once; the second waits and takes the ca
   assert.equal(a['kube-scheduler'].path, b['kube-scheduler'].path);
 });
 
-test('without Go, the error says what is missing and every way to fix it', async () => {
+void test('without Go, the error says what is missing and every way to fix it', async () => {
   const cache = await freshCache();
   await assert.rejects(
     ensureBinaries({ components: ['kubectl'], env: { TESSERA_CACHE: cache, TESSERA_OFFLINE: '1', PATH: join(workDir, 'no-go-here') }, modulesDir, pins: noRelease }),
@@ -285,7 +285,7 @@ test('without Go, the error says what is missing and every way to fix it', async
   );
 });
 
-test('inspectBinaries reports what is ready without producing anything', async () => {
+void test('inspectBinaries reports what is ready without producing anything', async () => {
   const cache = await freshCache();
   await cacheEntry(cache, noRelease('kubectl', '9.9.9'), 'cached');
   const found = await inspectBinaries({ components: ['kubectl', 'kwok'], env: { TESSERA_CACHE: cache }, pins: noRelease });

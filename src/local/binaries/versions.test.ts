@@ -22,14 +22,14 @@ function compareVersions(a: string, b: string): number {
   return (left[0]! - right[0]!) * 1e6 + (left[1]! - right[1]!) * 1e3 + (left[2]! - right[2]!);
 }
 
-test('Kubernetes versions are listed newest first, two consecutive minors, and the default is the newest', () => {
+void test('Kubernetes versions are listed newest first, two consecutive minors, and the default is the newest', () => {
   assert.equal(DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS[0]);
   assert.ok(compareVersions(KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[1]) > 0);
   const minors = KUBERNETES_VERSIONS.map((version) => Number(version.split('.')[1]));
   assert.equal(minors[0]! - minors[1]!, 1);
 });
 
-test('every pinned Kubernetes version runs with the pinned etcd', () => {
+void test('every pinned Kubernetes version runs with the pinned etcd', () => {
   for (const version of KUBERNETES_VERSIONS) {
     assert.equal(etcdVersionFor(version), ETCD_VERSION);
     assert.equal(pinFor('etcd', version).version, ETCD_VERSION);
@@ -37,11 +37,11 @@ test('every pinned Kubernetes version runs with the pinned etcd', () => {
   assert.throws(() => etcdVersionFor('1.20.0'), /ETCD_VERSION_BY_KUBERNETES_MINOR/);
 });
 
-test('an unpinned Kubernetes version is refused with the pinned ones named', () => {
+void test('an unpinned Kubernetes version is refused with the pinned ones named', () => {
   assert.throws(() => pinFor('kubectl', '1.30.0'), /1\.37\.2, 1\.36\.3/);
 });
 
-test('go build names every component binary after the component', () => {
+void test('go build names every component binary after the component', () => {
   for (const version of KUBERNETES_VERSIONS) {
     for (const component of COMPONENTS) {
       assert.equal(binaryNameOf(pinFor(component, version).build.goPackage), component);
@@ -49,7 +49,7 @@ test('go build names every component binary after the component', () => {
   }
 });
 
-test('each Kubernetes wrapper module pins that release and replaces every staging module with the same release', async () => {
+void test('each Kubernetes wrapper module pins that release and replaces every staging module with the same release', async () => {
   for (const version of KUBERNETES_VERSIONS) {
     const pin = pinFor('kube-apiserver', version);
     const goMod = await readFile(join(UPSTREAM_MODULES_DIR, pin.build.moduleDir, 'go.mod'), 'utf8');
@@ -64,7 +64,7 @@ test('each Kubernetes wrapper module pins that release and replaces every stagin
   }
 });
 
-test('the etcd and kwok wrapper modules require the pinned releases', async () => {
+void test('the etcd and kwok wrapper modules require the pinned releases', async () => {
   const etcd = await readFile(join(UPSTREAM_MODULES_DIR, pinFor('etcd', DEFAULT_KUBERNETES_VERSION).build.moduleDir, 'go.mod'), 'utf8');
   assert.match(etcd, new RegExp(`go\\.etcd\\.io/etcd/server/v3 v${ETCD_VERSION}\\b`));
   assert.match(etcd, new RegExp(`go\\.etcd\\.io/etcd/etcdctl/v3 v${ETCD_VERSION}\\b`));
@@ -74,7 +74,7 @@ test('the etcd and kwok wrapper modules require the pinned releases', async () =
   assert.match(kwok, new RegExp(`sigs\\.k8s\\.io/kwok v${KWOK_VERSION}\\b`));
 });
 
-test('Kubernetes builds stamp the version into both the server and the client version packages', () => {
+void test('Kubernetes builds stamp the version into both the server and the client version packages', () => {
   const { ldflags } = pinFor('kubectl', '1.36.3').build;
   for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
     assert.ok(ldflags.includes(`-X ${pkg}.gitVersion=v1.36.3`));
@@ -83,7 +83,7 @@ test('Kubernetes builds stamp the version into both the server and the client ve
   }
 });
 
-test('release downloads point at the official artifacts and their published checksums', () => {
+void test('release downloads point at the official artifacts and their published checksums', () => {
   assert.deepEqual(pinFor('kube-scheduler', '1.37.2', linuxAmd64).release, {
     url: 'https://dl.k8s.io/release/v1.37.2/bin/linux/amd64/kube-scheduler',
     checksum: { kind: 'sha256-file', url: 'https://dl.k8s.io/release/v1.37.2/bin/linux/amd64/kube-scheduler.sha256' },
@@ -100,7 +100,7 @@ test('release downloads point at the official artifacts and their published chec
   assert.equal(pinFor('kwok', '1.37.2', linuxAmd64).release?.url, `https://github.com/kubernetes-sigs/kwok/releases/download/v${KWOK_VERSION}/kwok-linux-amd64`);
 });
 
-test('platforms without official binaries have no release and are built instead', () => {
+void test('platforms without official binaries have no release and are built instead', () => {
   for (const component of COMPONENTS) {
     assert.equal(pinFor(component, DEFAULT_KUBERNETES_VERSION, { os: 'darwin', arch: 'arm64' }).release, undefined);
     assert.equal(pinFor(component, DEFAULT_KUBERNETES_VERSION, { os: 'linux', arch: 'riscv64' }).release, undefined);

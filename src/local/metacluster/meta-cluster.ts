@@ -57,7 +57,7 @@ function probe(url: string, options: { ca?: string } = {}): Promise<boolean> {
 /** An image version to the binaries that provide it. */
 function executableResolver(env: NodeJS.ProcessEnv, defaultVersion: string, onProgress: (message: string) => void): (target: ImageTarget) => Promise<Executable> {
   return async (target) => {
-    if (target.kind === 'script') return { entrypoint: target.entrypoint, searchPath: [] };
+    if (target.kind === 'script') return { entrypoint: target.entrypoint, searchPath: [dirname(target.entrypoint[0] ?? '')] };
     if (target.component === 'etcd') {
       const kubernetesVersion = KUBERNETES_VERSIONS.find((v) => ETCD_VERSION_BY_KUBERNETES_MINOR[minorOf(v)] === (target.version ?? ETCD_VERSION_BY_KUBERNETES_MINOR[minorOf(defaultVersion)]));
       if (!kubernetesVersion) throw new Error(`etcd ${target.version} is not pinned; pinned etcd versions: ${[...new Set(Object.values(ETCD_VERSION_BY_KUBERNETES_MINOR))].join(', ')}`);
