@@ -2,7 +2,7 @@
 // show which of them are ready. The work happens in src/local/binaries/.
 import { parseArgs } from 'node:util';
 import { inspectBinaries, resolveBinaries } from '../local/binaries/resolve.ts';
-import type { ProgressEvent, ResolvedBinary } from '../local/binaries/resolve.ts';
+import type { ProgressEvent } from '../local/binaries/resolve.ts';
 import { cacheRoot } from '../local/binaries/cache.ts';
 import { COMPONENTS, DEFAULT_KUBERNETES_VERSION, isKubernetesVersion, KUBERNETES_VERSIONS, pinFor } from '../local/binaries/versions.ts';
 import type { Component } from '../local/binaries/versions.ts';
@@ -85,7 +85,8 @@ async function ensure(args: string[]): Promise<number> {
   try {
     for (const kubernetesVersion of versions) {
       const resolved = await resolveBinaries({ kubernetesVersion, components, onProgress: progress.print });
-      for (const binary of Object.values<ResolvedBinary>(resolved)) {
+      const ordered = COMPONENTS.flatMap((component) => (components.includes(component) ? [resolved[component]] : []));
+      for (const binary of ordered) {
         // etcd and kwok are shared by Kubernetes versions: one line each.
         if (seen.has(binary.path)) continue;
         seen.add(binary.path);

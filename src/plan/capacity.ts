@@ -203,8 +203,8 @@ export function planCapacity(input: CapacityInput): { capacity: CapacityReport; 
         severity: 'error',
         field: 'spec.nodes.count',
         message:
-          `${count} nodes cannot hold the workloads (${capacity.demand.cpu} CPU, ${capacity.demand.memoryGiB} GiB, ${demandPods} pods ` +
-          `need at least ${bare} nodes of ${capacity.node.allocatableCpu} CPU / ${capacity.node.allocatableMemoryGiB} GiB allocatable)`,
+          `${count} node${count === 1 ? '' : 's'} cannot hold the workloads (${capacity.demand.cpu} CPU, ${capacity.demand.memoryGiB} GiB, ${demandPods} pods ` +
+          `need at least ${bare} node${bare === 1 ? '' : 's'} of ${capacity.node.allocatableCpu} CPU / ${capacity.node.allocatableMemoryGiB} GiB allocatable)`,
         fix: `set spec.nodes.count to at least ${recommended} (${formula}), or choose a larger instance`,
       });
     } else if (count < recommended) {

@@ -32,7 +32,7 @@ test('Managed and Dedicated clusters get three masters sized by the worker count
 test('Serverless has no user-visible masters and says so', () => {
   const { masters } = size({ clusterType: 'Serverless' });
   assert.deepEqual([masters.count, masters.cpu, masters.memoryGiB, masters.userVisible], [0, 0, 0, false]);
-  assert.match(masters.note, /not user visible/);
+  assert.match(masters.note, /none user visible/);
 });
 
 test('a Dedicated master instance below 4 CPU / 8 GiB is an error; below the tier a warning', () => {

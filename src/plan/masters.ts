@@ -3,9 +3,9 @@
 // Seed 000 (ACK): masters are at least 4 CPU / 8 GiB; up to 100 nodes 8 CPU / 32 GiB; 100 to 200
 // nodes 16 CPU / 64 GiB; three masters, all the same size. The seed stops at 200 nodes, so the
 // larger tiers are ours: they continue its pattern (CPU and memory double, 4 GiB per CPU) at the
-// points where the upstream reference doubles too. Kubernetes' kube-up (cluster/gce/config-common.sh,
-// get-master-size) gives 8 vCPU above 100 nodes, 16 above 250 and 32 above 500; the seed's tiers
-// are about twice that, so:
+// same ratio to the upstream reference. Kubernetes' kube-up (cluster/gce, get-master-size) gives
+// masters 4 vCPU for 11-100 nodes, 8 up to 250, 16 up to 500 and 32 above; the seed's tiers are
+// twice that, so Tessera continues at twice it:
 //   201-500 nodes: 32 CPU / 128 GiB;  more than 500: 64 CPU / 256 GiB.
 // Beyond 5,000 nodes upstream gives no guarantee at all (scalability thresholds), and capacity.ts
 // warns about that separately.
@@ -71,7 +71,7 @@ export function sizeMasters(input: MasterInput): { masters: MasterSizing; findin
         memoryGiB: 0,
         userVisible: false,
         tier: 'none',
-        note: 'Serverless: the control plane is run by the platform and is not user visible; there is nothing to size',
+        note: 'none user visible: in a Serverless cluster the platform runs the control plane, so there is nothing to size',
       },
       findings,
     };

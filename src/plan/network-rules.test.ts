@@ -262,3 +262,34 @@ describe('checkClusterNetworkAgainstVpc (for Cluster admission)', () => {
     assert.ok(findings.every((f) => f.severity !== 'info'));
   });
 });
+
+test('following every fix gives distinct ranges: one proposal per field, none overlapping another', () => {
+  const result = check(
+    { podCIDR: '192.168.0.0/16', serviceCIDR: '192.168.240.0/20' },
+    {
+      zones: [
+        { name: 'zone-a', vswitchCIDR: '192.168.0.0/24' },
+        { name: 'zone-b', vswitchCIDR: '192.168.0.0/24' },
+        { name: 'zone-c', vswitchCIDR: '10.10.0.0/24' },
+      ],
+      otherClusters: [{ name: 'prod-1', podCIDR: '192.168.0.0/16', serviceCIDR: '172.16.0.0/20' }],
+    },
+  );
+  const byField = new Map<string, string>();
+  for (const finding of bySeverity(result.findings, 'error')) {
+    const cidr = proposed(finding);
+    assert.ok(cidr, JSON.stringify(finding));
+    assert.equal(byField.get(finding.field) ?? cidr, cidr, `${finding.field} got two different proposals`);
+    byField.set(finding.field, cidr);
+  }
+  const blocks = [...byField.values()].map((text) => {
+    const parsedBlock = parseCidr(text);
+    assert.ok(parsedBlock.ok);
+    return parsedBlock.cidr;
+  });
+  assert.equal(byField.size, 4);
+  blocks.forEach((a, i) => blocks.slice(i + 1).forEach((b) => assert.equal(cidrsOverlap(a, b), false)));
+  const theirService = parseCidr('172.16.0.0/20');
+  assert.ok(theirService.ok);
+  assert.ok(blocks.every((block) => !cidrsOverlap(block, theirService.cidr)));
+});

@@ -87,63 +87,98 @@ function readCidr(field: string, label: string, text: string | undefined, findin
     findings?.push({
       severity: 'error',
       field,
-      message: `${label} "${text}" has host bits set after the /${parsed.cidr.prefixLength} prefix; Kubernetes and cloud APIs reject it`,
+      message: `${label} "${text}" has host bits set after the /${parsed.cidr.prefixLength} prefix, so it is not a network address; APIs reject or silently rewrite such values`,
       fix: `use ${parsed.canonical}`,
     });
   }
   return parsed.cidr;
 }
 
-function suggest(family: IpFamily, prefixLength: number, taken: readonly Cidr[], pools?: readonly Cidr[]): string {
-  const free = findFreeCidr(family, prefixLength, [...taken, ...reservedRanges.map((r) => r.cidr)], pools);
-  return free ? formatCidr(free) : `a free /${prefixLength}`;
+/** What every rule below reads: the parsed ranges, where findings go, and the fix proposer. */
+interface NetworkContext {
+  net: string;
+  vpcPath: string | undefined;
+  serverless: boolean;
+  findings: Finding[];
+  /** Where problems inside the VPC section go: nowhere when the VPC is not the input's (admission). */
+  vpcFindings: Finding[] | null;
+  pod: Cidr | null;
+  service: Cidr | null;
+  vpc: Cidr | null;
+  zones: ZoneNetwork[];
+  others: { name: string; pod: Cidr | null; service: Cidr | null }[];
+  /** This cluster's own ranges that must stay clear of everything else. */
+  clusterRanges: NamedRange[];
+  /** Every parsed range in the input, so a proposed fix avoids all of them. */
+  everything: Cidr[];
+  propose: (field: string, family: IpFamily, prefixLength: number, taken: readonly Cidr[], pools?: readonly Cidr[]) => string;
 }
 
-/**
- * All network rules for one cluster. `findings` in the result carry field paths relative to the
- * input's layout given by networkPath and vpcPath.
- */
-export function checkClusterNetwork(input: NetworkInput): NetworkCheck {
+function allBut(context: NetworkContext, excluded: Cidr): Cidr[] {
+  return context.everything.filter((c) => c !== excluded);
+}
+
+function readNetwork(input: NetworkInput): NetworkContext {
   const findings: Finding[] = [];
   const net = input.networkPath;
   const vpcPath = input.vpcPath;
   const vpcFindings = vpcPath === undefined ? null : findings;
+  const section = vpcPath ?? 'vpc';
   const serverless = input.clusterType === 'Serverless';
 
   const pod = readCidr(`${net}.podCIDR`, 'pod CIDR', input.network.podCIDR, findings);
   const service = readCidr(`${net}.serviceCIDR`, 'service CIDR', input.network.serviceCIDR, findings);
-  const vpc = readCidr(`${vpcPath ?? 'vpc'}.cidr`, 'VPC CIDR', input.vpc?.cidr, vpcFindings);
-  const zones: ZoneNetwork[] = (input.vpc?.zones ?? []).map((zone: ZoneSpec, index) => {
-    const field = `${vpcPath ?? 'vpc'}.zones[${index}].vswitchCIDR`;
+  const vpc = readCidr(`${section}.cidr`, 'VPC CIDR', input.vpc?.cidr, vpcFindings);
+  const zones = (input.vpc?.zones ?? []).map((zone, index): ZoneNetwork => {
+    const field = `${section}.zones[${index}].vswitchCIDR`;
     return { name: zone.name, field, cidr: readCidr(field, `vSwitch CIDR of zone ${zone.name}`, zone.vswitchCIDR, vpcFindings) };
   });
   const others = (input.vpc?.otherClusters ?? []).map((other, index) => {
-    const base = `${vpcPath ?? 'vpc'}.otherClusters[${index}]`;
+    const base = `${section}.otherClusters[${index}]`;
     return {
       name: other.name,
       pod: readCidr(`${base}.podCIDR`, `pod CIDR of cluster ${other.name}`, other.podCIDR, vpcFindings),
       service: readCidr(`${base}.serviceCIDR`, `service CIDR of cluster ${other.name}`, other.serviceCIDR, vpcFindings),
     };
   });
-
-  const family: IpFamily | null = pod?.family ?? service?.family ?? null;
-  const everything: Cidr[] = [pod, service, vpc, ...zones.map((z) => z.cidr), ...others.flatMap((o) => [o.pod, o.service])].filter(
+  const everything = [pod, service, vpc, ...zones.map((z) => z.cidr), ...others.flatMap((o) => [o.pod, o.service])].filter(
     (c): c is Cidr => c !== null,
   );
-  const allBut = (excluded: Cidr | null) => everything.filter((c) => c !== excluded);
-  const podFamily: IpFamily = family ?? vpc?.family ?? 'IPv4';
+  const clusterRanges: NamedRange[] = [];
+  if (pod && !serverless) clusterRanges.push({ field: `${net}.podCIDR`, label: 'pod CIDR', cidr: pod });
+  if (service) clusterRanges.push({ field: `${net}.serviceCIDR`, label: 'service CIDR', cidr: service });
 
-  // Required ranges. A Serverless cluster's pods take addresses from the zones' vSwitches (each
-  // pod is its own instance), so only a service CIDR is required there.
-  if (input.network.podCIDR === undefined && !serverless) {
+  // A fix names a concrete free block. One proposal per field, and proposals never overlap each
+  // other, so following every fix of a report gives ranges that are all distinct.
+  const proposals = new Map<string, string>();
+  const proposed: Cidr[] = [];
+  const propose: NetworkContext['propose'] = (field, family, prefixLength, taken, pools) => {
+    const known = proposals.get(field);
+    if (known !== undefined) return known;
+    const free = findFreeCidr(family, prefixLength, [...taken, ...proposed, ...reservedRanges.map((r) => r.cidr)], pools);
+    const text = free ? formatCidr(free) : `a free /${prefixLength}`;
+    if (free) proposed.push(free);
+    proposals.set(field, text);
+    return text;
+  };
+
+  return { net, vpcPath, serverless, findings, vpcFindings, pod, service, vpc, zones, others, clusterRanges, everything, propose };
+}
+
+// A Serverless cluster's pods take addresses from the zones' vSwitches (each pod is its own
+// instance), so only a service CIDR is required there.
+function checkRequiredRanges(context: NetworkContext, network: ClusterNetworkSpec): void {
+  const { net, findings, propose, everything } = context;
+  const family: IpFamily = context.pod?.family ?? context.service?.family ?? context.vpc?.family ?? 'IPv4';
+  if (network.podCIDR === undefined && !context.serverless) {
     findings.push({
       severity: 'error',
       field: `${net}.podCIDR`,
       message: 'no pod CIDR: it decides how many nodes and pods the cluster can ever have and cannot be changed later',
-      fix: `set ${net}.podCIDR to a range unique in the VPC, e.g. ${suggest(podFamily, defaultPodPrefix[podFamily], everything)}`,
+      fix: `set ${net}.podCIDR to a range unique in the VPC, e.g. ${propose(`${net}.podCIDR`, family, defaultPodPrefix[family], everything)}`,
     });
   }
-  if (input.network.podCIDR !== undefined && serverless) {
+  if (network.podCIDR !== undefined && context.serverless) {
     findings.push({
       severity: 'warning',
       field: `${net}.podCIDR`,
@@ -151,22 +186,26 @@ export function checkClusterNetwork(input: NetworkInput): NetworkCheck {
       fix: `remove ${net}.podCIDR, and size the vSwitches for the pod count instead`,
     });
   }
-  if (input.network.serviceCIDR === undefined) {
+  if (network.serviceCIDR === undefined) {
     findings.push({
       severity: 'error',
       field: `${net}.serviceCIDR`,
       message: 'no service CIDR: service addresses come from it and it cannot be changed later',
-      fix: `set ${net}.serviceCIDR, e.g. ${suggest(podFamily, defaultServicePrefix[podFamily], everything)}`,
+      fix: `set ${net}.serviceCIDR, e.g. ${propose(`${net}.serviceCIDR`, family, defaultServicePrefix[family], everything)}`,
     });
   }
+}
 
-  // Families: a single-stack cluster has pods, services and nodes in one family.
+// A single-stack cluster has its pods, services and nodes in one family.
+function checkFamilies(context: NetworkContext): void {
+  const { net, findings, pod, service, vpc } = context;
+  const family = pod?.family ?? service?.family;
   if (pod && service && pod.family !== service.family) {
     findings.push({
       severity: 'error',
       field: `${net}.serviceCIDR`,
       message: `the pod CIDR is ${pod.family} but the service CIDR is ${service.family}; a single-stack cluster uses one family`,
-      fix: `use an ${pod.family} service CIDR, e.g. ${suggest(pod.family, defaultServicePrefix[pod.family], allBut(service))}`,
+      fix: `use an ${pod.family} service CIDR, e.g. ${context.propose(`${net}.serviceCIDR`, pod.family, defaultServicePrefix[pod.family], allBut(context, service))}`,
     });
   }
   if (vpc && family && vpc.family !== family) {
@@ -177,9 +216,9 @@ export function checkClusterNetwork(input: NetworkInput): NetworkCheck {
       fix: `use ${vpc.family} pod and service CIDRs, or a ${family} VPC`,
     });
   }
-  for (const zone of zones) {
+  for (const zone of context.zones) {
     if (vpc && zone.cidr && zone.cidr.family !== vpc.family) {
-      vpcFindings?.push({
+      context.vpcFindings?.push({
         severity: 'error',
         field: zone.field,
         message: `vSwitch CIDR of zone ${zone.name} is ${zone.cidr.family} but the VPC is ${vpc.family}`,
@@ -187,169 +226,198 @@ export function checkClusterNetwork(input: NetworkInput): NetworkCheck {
       });
     }
   }
+}
 
-  // Reserved and public ranges.
-  const checkReserved = (range: NamedRange, sink: Finding[] | null) => {
+function checkReservedRanges(context: NetworkContext): void {
+  const againstReserved = (range: NamedRange, sink: Finding[] | null) => {
     for (const reserved of reservedRanges) {
       if (!cidrsOverlap(range.cidr, reserved.cidr)) continue;
       sink?.push({
         severity: reserved.severity,
         field: range.field,
         message: `${describe(range.label, range.cidr)} overlaps ${reserved.text}, ${reserved.name} (${reserved.source})`,
-        fix: `use a private range instead, e.g. ${suggest(range.cidr.family, range.cidr.prefixLength, allBut(range.cidr))}`,
+        fix: `use a private range instead, e.g. ${context.propose(range.field, range.cidr.family, range.cidr.prefixLength, allBut(context, range.cidr))}`,
       });
     }
   };
   const isPublicIPv4 = (range: Cidr) =>
-    range.family === 'IPv4' &&
-    !privateRanges.some((p) => cidrContains(p, range)) &&
-    !reservedRanges.some((r) => cidrsOverlap(r.cidr, range));
-  const clusterRanges: NamedRange[] = [];
-  if (pod && !serverless) clusterRanges.push({ field: `${net}.podCIDR`, label: 'pod CIDR', cidr: pod });
-  if (service) clusterRanges.push({ field: `${net}.serviceCIDR`, label: 'service CIDR', cidr: service });
-  for (const range of clusterRanges) {
-    checkReserved(range, findings);
+    range.family === 'IPv4' && !privateRanges.some((p) => cidrContains(p, range)) && !reservedRanges.some((r) => cidrsOverlap(r.cidr, range));
+
+  for (const range of context.clusterRanges) {
+    againstReserved(range, context.findings);
     if (isPublicIPv4(range.cidr)) {
-      findings.push({
+      context.findings.push({
         severity: 'warning',
         field: range.field,
         message: `${describe(range.label, range.cidr)} is public address space: pods could not reach the real hosts at those addresses`,
-        fix: `use a private range (RFC 1918 or 100.64.0.0/10), e.g. ${suggest('IPv4', range.cidr.prefixLength, allBut(range.cidr))}`,
+        fix: `use a private range (RFC 1918 or 100.64.0.0/10), e.g. ${context.propose(range.field, 'IPv4', range.cidr.prefixLength, allBut(context, range.cidr))}`,
       });
     }
   }
-  if (vpc && vpcPath !== undefined) checkReserved({ field: `${vpcPath}.cidr`, label: 'VPC CIDR', cidr: vpc }, vpcFindings);
-  for (const zone of zones) {
-    if (zone.cidr) checkReserved({ field: zone.field, label: `vSwitch CIDR of zone ${zone.name}`, cidr: zone.cidr }, vpcFindings);
+  if (context.vpc && context.vpcPath !== undefined) {
+    againstReserved({ field: `${context.vpcPath}.cidr`, label: 'VPC CIDR', cidr: context.vpc }, context.vpcFindings);
   }
-
-  // Service CIDR size.
-  if (service) {
-    const hostBits = addressBits(service.family) - service.prefixLength;
-    if (hostBits > maxServiceHostBits) {
-      const longest = addressBits(service.family) - maxServiceHostBits;
-      findings.push({
-        severity: 'error',
-        field: `${net}.serviceCIDR`,
-        message: `service CIDR ${formatCidr(service)} has ${hostBits} host bits; Kubernetes allows at most ${maxServiceHostBits} (/${longest} for ${service.family})`,
-        fix: `use /${longest} or longer, e.g. ${formatCidr(cidrFromAddress(service.family, service.first, longest))} (${service.family === 'IPv4' ? '/20, 4096 services, is usual' : '/112 is usual'})`,
-      });
-    } else if (2 ** hostBits <= dnsServiceIndex + 1) {
-      findings.push({
-        severity: 'warning',
-        field: `${net}.serviceCIDR`,
-        message: `service CIDR ${formatCidr(service)} has only ${2 ** hostBits} addresses; the cluster DNS service conventionally takes the ${dnsServiceIndex}th`,
-        fix: `use /${addressBits(service.family) - 8} or shorter`,
-      });
-    }
+  for (const zone of context.zones) {
+    if (zone.cidr) againstReserved({ field: zone.field, label: `vSwitch CIDR of zone ${zone.name}`, cidr: zone.cidr }, context.vpcFindings);
   }
+}
 
-  // Overlaps between this cluster's own ranges.
-  if (pod && service && !serverless && cidrsOverlap(pod, service)) {
-    findings.push({
+function checkServiceSize(context: NetworkContext): void {
+  const service = context.service;
+  if (!service) return;
+  const field = `${context.net}.serviceCIDR`;
+  const bits = addressBits(service.family);
+  const hostBits = bits - service.prefixLength;
+  if (hostBits > maxServiceHostBits) {
+    const longest = bits - maxServiceHostBits;
+    context.findings.push({
       severity: 'error',
-      field: `${net}.serviceCIDR`,
-      message: `service CIDR ${formatCidr(service)} overlaps the pod CIDR ${formatCidr(pod)}: kube-proxy would capture pod addresses as service addresses`,
-      fix: `use a service CIDR outside the pod CIDR, e.g. ${suggest(service.family, service.prefixLength, allBut(service))}`,
+      field,
+      message: `service CIDR ${formatCidr(service)} has ${hostBits} host bits; Kubernetes allows at most ${maxServiceHostBits} (/${longest} for ${service.family})`,
+      fix: `use /${longest} or longer, e.g. ${formatCidr(cidrFromAddress(service.family, service.first, longest))} (${service.family === 'IPv4' ? '/20, 4096 services, is usual' : '/112 is usual'})`,
+    });
+  } else if (2 ** hostBits <= dnsServiceIndex + 1) {
+    context.findings.push({
+      severity: 'warning',
+      field,
+      message: `service CIDR ${formatCidr(service)} has only ${2 ** hostBits} addresses; the cluster DNS service conventionally takes the ${dnsServiceIndex}th`,
+      fix: `use /${bits - 8} or shorter`,
     });
   }
+}
 
-  // Cluster ranges vs the VPC and its vSwitches.
-  for (const range of clusterRanges) {
-    const overlappedZones = zones.filter(
+function checkPodServiceOverlap(context: NetworkContext): void {
+  const { pod, service } = context;
+  if (!pod || !service || context.serverless || !cidrsOverlap(pod, service)) return;
+  const field = `${context.net}.serviceCIDR`;
+  context.findings.push({
+    severity: 'error',
+    field,
+    message: `service CIDR ${formatCidr(service)} overlaps the pod CIDR ${formatCidr(pod)}: kube-proxy would capture pod addresses as service addresses`,
+    fix: `use a service CIDR outside the pod CIDR, e.g. ${context.propose(field, service.family, service.prefixLength, allBut(context, service))}`,
+  });
+}
+
+// One error per range when it overlaps the VPC (naming the vSwitches it covers); vSwitches are
+// checked one by one only when they are not inside a known VPC CIDR.
+function checkClusterRangesAgainstVpc(context: NetworkContext): void {
+  const { vpc } = context;
+  for (const range of context.clusterRanges) {
+    const overlappedZones = context.zones.filter(
       (z): z is ZoneNetwork & { cidr: Cidr } => z.cidr !== null && cidrsOverlap(z.cidr, range.cidr),
     );
+    const fixRange = () => context.propose(range.field, range.cidr.family, range.cidr.prefixLength, allBut(context, range.cidr));
     if (vpc && cidrsOverlap(vpc, range.cidr)) {
       const zoneNote = overlappedZones.length > 0 ? ` (and the vSwitches of ${overlappedZones.map((z) => z.name).join(', ')})` : '';
-      findings.push({
+      context.findings.push({
         severity: 'error',
         field: range.field,
         message: `${describe(range.label, range.cidr)} overlaps the VPC CIDR ${formatCidr(vpc)}${zoneNote}: node and cloud addresses would be routed into the cluster`,
-        fix: `use a range outside the VPC, e.g. ${suggest(range.cidr.family, range.cidr.prefixLength, allBut(range.cidr))}`,
+        fix: `use a range outside the VPC, e.g. ${fixRange()}`,
       });
       continue;
     }
     for (const zone of overlappedZones) {
-      findings.push({
+      context.findings.push({
         severity: 'error',
         field: range.field,
         message: `${describe(range.label, range.cidr)} overlaps the vSwitch CIDR ${formatCidr(zone.cidr)} of zone ${zone.name}`,
-        fix: `use a range outside every vSwitch, e.g. ${suggest(range.cidr.family, range.cidr.prefixLength, allBut(range.cidr))}`,
+        fix: `use a range outside every vSwitch, e.g. ${fixRange()}`,
       });
     }
   }
+}
 
-  // vSwitches: inside the VPC, disjoint from each other, unique zone names.
-  const zoneCidrs = zones.map((z) => z.cidr);
+// vSwitches sit inside the VPC, do not overlap each other, and each zone has one.
+function checkVswitches(context: NetworkContext): void {
+  const { vpc, zones } = context;
   zones.forEach((zone, index) => {
     if (!zone.cidr) return;
-    const siblings = zoneCidrs.filter((c, i): c is Cidr => c !== null && i !== index);
+    const siblings = zones.filter((z, i) => i !== index && z.cidr !== null).map((z) => z.cidr as Cidr);
     if (vpc && zone.cidr.family === vpc.family && !cidrContains(vpc, zone.cidr)) {
-      vpcFindings?.push({
+      context.vpcFindings?.push({
         severity: 'error',
         field: zone.field,
         message: `vSwitch CIDR ${formatCidr(zone.cidr)} of zone ${zone.name} is not inside the VPC CIDR ${formatCidr(vpc)}`,
-        fix: `use a block inside the VPC, e.g. ${suggest(vpc.family, Math.max(zone.cidr.prefixLength, vpc.prefixLength), siblings, [vpc])}`,
+        fix: `use a block inside the VPC, e.g. ${context.propose(zone.field, vpc.family, Math.max(zone.cidr.prefixLength, vpc.prefixLength), siblings, [vpc])}`,
       });
     }
     for (const earlier of zones.slice(0, index)) {
-      if (earlier.cidr && cidrsOverlap(earlier.cidr, zone.cidr)) {
-        vpcFindings?.push({
-          severity: 'error',
-          field: zone.field,
-          message: `vSwitch CIDR ${formatCidr(zone.cidr)} of zone ${zone.name} overlaps ${formatCidr(earlier.cidr)} of zone ${earlier.name}`,
-          fix: `give each zone its own block, e.g. ${vpc ? suggest(zone.cidr.family, zone.cidr.prefixLength, siblings, [vpc]) : suggest(zone.cidr.family, zone.cidr.prefixLength, [...siblings, ...clusterRanges.map((r) => r.cidr)])}`,
-        });
-      }
+      if (!earlier.cidr || !cidrsOverlap(earlier.cidr, zone.cidr)) continue;
+      // Inside a VPC only the sibling vSwitches matter; without one, keep clear of the cluster too.
+      const taken = vpc ? siblings : [...siblings, ...context.clusterRanges.map((r) => r.cidr)];
+      context.vpcFindings?.push({
+        severity: 'error',
+        field: zone.field,
+        message: `vSwitch CIDR ${formatCidr(zone.cidr)} of zone ${zone.name} overlaps ${formatCidr(earlier.cidr)} of zone ${earlier.name}`,
+        fix: `give each zone its own block, e.g. ${context.propose(zone.field, zone.cidr.family, zone.cidr.prefixLength, taken, vpc ? [vpc] : undefined)}`,
+      });
     }
     const firstWithName = zones.findIndex((z) => z.name === zone.name);
-    if (firstWithName !== index && vpcPath !== undefined) {
-      findings.push({
+    if (firstWithName !== index && context.vpcPath !== undefined) {
+      context.findings.push({
         severity: 'error',
-        field: `${vpcPath}.zones[${index}].name`,
+        field: `${context.vpcPath}.zones[${index}].name`,
         message: `zone ${zone.name} is listed twice (also zones[${firstWithName}])`,
         fix: 'list each zone once, with one vSwitch',
       });
     }
   });
+}
 
-  // This cluster vs the other clusters in the VPC.
-  for (const other of others) {
+function checkOtherClusters(context: NetworkContext): void {
+  for (const other of context.others) {
     const theirs = [
       { label: `the pod CIDR of cluster ${other.name}`, cidr: other.pod },
       { label: `the service CIDR of cluster ${other.name}`, cidr: other.service },
     ];
-    for (const range of clusterRanges) {
+    for (const range of context.clusterRanges) {
       for (const their of theirs) {
         if (!their.cidr || !cidrsOverlap(range.cidr, their.cidr)) continue;
-        findings.push({
+        context.findings.push({
           severity: 'error',
           field: range.field,
           message: `${describe(range.label, range.cidr)} overlaps ${their.label} ${formatCidr(their.cidr)} in the same VPC`,
-          fix: `use a range no other cluster in the VPC uses, e.g. ${suggest(range.cidr.family, range.cidr.prefixLength, allBut(range.cidr))}`,
+          fix: `use a range no other cluster in the VPC uses, e.g. ${context.propose(range.field, range.cidr.family, range.cidr.prefixLength, allBut(context, range.cidr))}`,
         });
       }
     }
   }
+}
 
-  const addressing = serverless
+/**
+ * All network rules for one cluster. Findings carry field paths into the input as laid out by
+ * networkPath and vpcPath; the order of the checks is the order of the report.
+ */
+export function checkClusterNetwork(input: NetworkInput): NetworkCheck {
+  const context = readNetwork(input);
+  checkRequiredRanges(context, input.network);
+  checkFamilies(context);
+  checkReservedRanges(context);
+  checkServiceSize(context);
+  checkPodServiceOverlap(context);
+  checkClusterRangesAgainstVpc(context);
+  checkVswitches(context);
+  checkOtherClusters(context);
+
+  const addressing: NodeAddressing = context.serverless
     ? { nodeCIDRMaskSize: null, podAddressesPerNode: null, maxNodes: null, maxPodsPerNode: null, findings: [] }
     : planNodeAddressing({
-        podCIDR: pod,
+        podCIDR: context.pod,
         podAddressesPerNode: input.network.podAddressesPerNode,
         nodeCIDRMaskSize: input.network.nodeCIDRMaskSize,
         maxPodsPerNode: input.network.maxPodsPerNode,
-        networkPath: net,
+        networkPath: context.net,
       });
 
   return {
     ...addressing,
-    findings: [...findings, ...addressing.findings],
-    family,
-    podCIDR: serverless ? null : pod,
-    serviceCIDR: service,
-    vpcCIDR: vpc,
-    zones,
+    findings: [...context.findings, ...addressing.findings],
+    family: context.pod?.family ?? context.service?.family ?? null,
+    podCIDR: context.serverless ? null : context.pod,
+    serviceCIDR: context.service,
+    vpcCIDR: context.vpc,
+    zones: context.zones,
   };
 }
 

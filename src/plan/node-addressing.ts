@@ -101,12 +101,15 @@ export function planNodeAddressing(input: NodeAddressingInput): NodeAddressing {
     maskField = `${net}.podAddressesPerNode`;
   } else if (input.podAddressesPerNode === undefined) {
     mask = defaultNodeMask[family];
-    findings.push({
-      severity: 'info',
-      field: maskField,
-      message: `no per-node pod block given: kube-controller-manager's default /${mask} applies (${2n ** BigInt(bits - mask)} addresses per node)`,
-      fix: `set ${net}.podAddressesPerNode or ${net}.nodeCIDRMaskSize to choose it explicitly; it cannot be changed later`,
-    });
+    // Without a pod CIDR the missing range is the finding that matters; the default is noise.
+    if (pod !== null) {
+      findings.push({
+        severity: 'info',
+        field: maskField,
+        message: `no per-node pod block given: kube-controller-manager's default /${mask} applies (${2n ** BigInt(bits - mask)} addresses per node)`,
+        fix: `set ${net}.podAddressesPerNode or ${net}.nodeCIDRMaskSize to choose it explicitly; it cannot be changed later`,
+      });
+    }
   }
   if (mask === undefined || pod === null) return { ...none, nodeCIDRMaskSize: mask ?? null };
 

@@ -4,7 +4,8 @@ import type { Finding } from './finding.ts';
 import type { PlanReport } from './plan.ts';
 
 function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
+  if (count === 1) return `${count} ${word}`;
+  return `${count} ${word}${word.endsWith('s') ? 'es' : 's'}`;
 }
 
 function row(label: string, value: string): string {
@@ -72,8 +73,10 @@ export function renderPlanReportText(report: PlanReport, source?: string): strin
     if (network.vpcCIDR) lines.push(row('VPC', network.vpcCIDR));
     const nameWidth = Math.max(0, ...network.zones.map((zone) => zone.name.length));
     const cidrWidth = Math.max(0, ...network.zones.map((zone) => (zone.vswitchCIDR ?? 'invalid').length));
+    // In a Serverless cluster the vSwitch addresses go to pods, not nodes.
+    const unit = report.cluster.type === 'Serverless' ? 'pod address' : 'node';
     network.zones.forEach((zone, index) => {
-      const value = `${zone.name.padEnd(nameWidth)}  ${(zone.vswitchCIDR ?? 'invalid').padEnd(cidrWidth)}  ${plural(zone.nodeCapacity, 'node')}`;
+      const value = `${zone.name.padEnd(nameWidth)}  ${(zone.vswitchCIDR ?? 'invalid').padEnd(cidrWidth)}  ${plural(zone.nodeCapacity, unit)}`;
       lines.push(index === 0 ? row('zones', value) : `${' '.repeat(18)}${value}`);
     });
 
@@ -82,7 +85,7 @@ export function renderPlanReportText(report: PlanReport, source?: string): strin
     lines.push(
       masters.userVisible
         ? `Masters           ${masters.count} x ${masters.cpu} CPU / ${masters.memoryGiB} GiB (${masters.tier})`
-        : `Masters           none user visible: ${masters.note}`,
+        : `Masters           ${masters.note}`,
     );
 
     if (report.immutableFields.length > 0) {

@@ -19,8 +19,8 @@ function range(text: string, name: string, severity: Severity, source: string): 
 export const reservedRanges: readonly ReservedRange[] = [
   range('0.0.0.0/8', '"this network"', 'error', 'RFC 791, RFC 6890'),
   range('127.0.0.0/8', 'loopback', 'error', 'RFC 1122'),
-  // Cloud metadata services (169.254.169.254) and node-local DNS caches live here; AKS and
-  // OpenShift forbid it for cluster networks too.
+  // Cloud metadata services (169.254.169.254) and node-local DNS caches live here; AKS forbids
+  // it for cluster networks and OpenShift reserves 169.254.0.0/17.
   range('169.254.0.0/16', 'link-local', 'error', 'RFC 3927'),
   range('224.0.0.0/4', 'multicast', 'error', 'RFC 5771'),
   range('240.0.0.0/4', 'reserved for future use and broadcast', 'error', 'RFC 1112, RFC 919'),

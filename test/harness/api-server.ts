@@ -81,7 +81,7 @@ export async function startTestApiServer(options: { kubernetesVersion?: string }
   } catch (error) {
     const log = await readFile(join(directory, 'kube-apiserver.log'), 'utf8').catch(() => '');
     await stop();
-    throw new Error(`${(error as Error).message}\n${log.slice(-2000)}`);
+    throw new Error(`${(error as Error).message}\n${log.slice(-2000)}`, { cause: error });
   }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
