@@ -88,7 +88,11 @@ export class RestClient {
   async request<T = unknown>(method: string, path: string, options: { body?: unknown; query?: Query; contentType?: string; timeoutMs?: number } = {}): Promise<T> {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    if (body !== undefined) {
+      headers['content-type'] = options.contentType ?? 'application/json';
+      // An explicit length: some servers ignore a chunked body on DELETE.
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
     const response = await this.open(method, withQuery(path, options.query), body, headers, options.timeoutMs ?? 30_000);
     const chunks: Buffer[] = [];
     for await (const chunk of response) chunks.push(chunk as Buffer);

@@ -58,6 +58,8 @@ type ContainerState = {
   startup: ProbeState;
   executable: Executable | undefined;
   resolving: boolean;
+  /** Whether the run recorded on disk (from before a runtime restart) was looked at. */
+  adopted: boolean;
 };
 
 type Persisted = { podIP: string; startTime: string; restartCounts: Record<string, number>; lastTerminated: Record<string, ContainerView['lastTerminated']>; done: Record<string, ContainerView['state']> };
@@ -76,6 +78,7 @@ export class PodWorker {
   private loop: Promise<void> | undefined;
   private lastStatus: unknown;
   private failed = false;
+  private step = 'idle';
   finished = false;
 
   constructor(pod: V1Pod, context: PodWorkerContext) {
@@ -110,10 +113,15 @@ export class PodWorker {
 
   private async run(): Promise<void> {
     while (!this.stopped && !this.finished) {
+      // A pass that takes long is reported with the step it is in: a stuck pod must be visible.
+      const started = Date.now();
+      const watchdog = setInterval(() => this.context.onError(new Error(`pod ${this.pod.metadata?.namespace}/${this.pod.metadata?.name}: sync busy for ${Math.round((Date.now() - started) / 1000)}s in step "${this.step}"`)), 15_000);
       try {
         await this.sync();
       } catch (error) {
         this.context.onError(error);
+      } finally {
+        clearInterval(watchdog);
       }
       if (this.finished) break;
       await Promise.race([sleep(tickMs), new Promise<void>((resolve) => (this.wake = resolve))]);
@@ -180,6 +188,7 @@ export class PodWorker {
         startup: { due: 0, successes: 0, failures: 0 },
         executable: undefined,
         resolving: false,
+        adopted: false,
       };
       this.containers.set(container.name, state);
     }
@@ -194,6 +203,7 @@ export class PodWorker {
   private async sync(): Promise<void> {
     const pod = this.pod;
     if (pod.metadata?.deletionTimestamp) {
+      this.step = 'terminate';
       await this.terminate();
       return;
     }
@@ -203,10 +213,13 @@ export class PodWorker {
     const spec = pod.spec ?? { containers: [] };
     const inits = (spec.initContainers ?? []).map((c) => this.stateFor(c, true, persisted));
     const mains = spec.containers.map((c) => this.stateFor(c, false, persisted));
+    this.step = 'adopt';
     for (const state of [...inits, ...mains]) await this.adopt(state);
+    this.step = 'volumes';
 
     if (!this.volumes || Date.now() - this.volumesAt > volumeRefreshMs) await this.refreshVolumes(podIP);
 
+    this.step = 'containers';
     if (this.volumes && !this.failed) {
       let initsDone = true;
       for (const state of inits) {
@@ -217,12 +230,16 @@ export class PodWorker {
       }
       if (initsDone) for (const state of mains) await this.driveContainer(state, podIP);
     }
+    this.step = 'status';
     await this.reportStatus(podIP, persisted, inits, mains);
+    this.step = 'idle';
   }
 
   /** After a runtime restart, pick up the recorded run of a container, running or not. */
   private async adopt(state: ContainerState): Promise<void> {
-    if (state.run || state.view.kind !== 'waiting' || state.view.reason !== 'ContainerCreating') return;
+    if (state.adopted) return;
+    state.adopted = true;
+    if (state.run) return;
     const run = await readRun(this.containerDirectory(state.container.name));
     if (!run || (this.persisted?.done[state.container.name] && !isRunning(run))) return;
     state.run = run;
@@ -300,7 +317,9 @@ export class PodWorker {
     if (state.view.kind === 'terminated') return; // finished for good under the restart policy
     if (state.view.kind === 'waiting' && state.view.reason === 'CrashLoopBackOff') {
       if (Date.now() < state.notBefore) return;
+      // Count the restart once, when the backoff ends, however long the start then takes.
       state.restartCount++;
+      state.view = { kind: 'waiting', reason: 'ContainerCreating' };
     }
     const executable = await this.executableFor(state);
     if (!executable || !this.volumes) return;
