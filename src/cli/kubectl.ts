@@ -13,5 +13,7 @@ export async function run(args: string[]): Promise<number> {
   const { kubectl } = await ensureBinaries({ kubernetesVersion: config.kubernetesVersion, components: ['kubectl'] });
   const forwarded = args[0] === '--' ? args.slice(1) : args;
   const child = spawn(kubectl, forwarded, { stdio: 'inherit', env: { ...process.env, KUBECONFIG: home.kubeconfig } });
+  // Pass signals on, so stopping `tessera kubectl` never leaves a kubectl behind.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }

@@ -13,7 +13,7 @@ after(() => cluster.destroy());
 
 function httpGet(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: 3000 }, (response) => {
+    const req = request({ host, port, path: '/', timeout: 3000, agent: false }, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
       response.on('end', () => resolve(body.trim()));
@@ -217,7 +217,7 @@ test('down leaves no process behind and up again resumes the same cluster with i
   const up = await cluster.tessera(['up', '--detach']);
   assert.equal(up.code, 0, up.stderr);
   assert.match(up.stdout, /resuming the meta cluster/);
-  await cluster.kubectl('get', 'deployment', 'echo', 'statefulset', 'db');
+  await cluster.kubectl('get', 'deployment/echo', 'statefulset/db');
   await eventually('the echo pods serve again', async () => (await podsOf('app=echo')).filter(isReady).length === 3, 90_000);
   const history = await eventually('db-0 is back with its data', async () => {
     const text = await cluster.kubectl('logs', 'db-0');

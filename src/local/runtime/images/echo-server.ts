@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 
 const podName = process.env['POD_NAME'] ?? hostname();
 const port = Number(process.env['PORT'] ?? 8080);
-const { address } = await lookup(hostname(), { family: 4 });
+// POD_IP (from the downward API) wins; otherwise the hostname's address from /etc/hosts.
+const address = process.env['POD_IP'] ?? (await lookup(hostname(), { family: 4 })).address;
 
 const server = createServer((request, response) => {
   process.stdout.write(`${new Date().toISOString()} ${request.method} ${request.url} from ${request.socket.remoteAddress}\n`);

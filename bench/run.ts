@@ -1,0 +1,2 @@
+// `npm run bench`: every benchmark, one after another (they share the machine's two cores).
+await import('./local-meta-cluster.ts');
