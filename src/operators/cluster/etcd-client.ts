@@ -1,0 +1,88 @@
+// Talks to a guest's etcd through its JSON gateway (the HTTP face of etcd's gRPC API) with the
+// operator's client certificate: member list, add and remove, and per-member health.
+import { request } from 'node:https';
+
+export type EtcdMember = { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
+
+export type EtcdTls = { caPem: string; certPem: string; keyPem: string };
+
+export class EtcdClusterClient {
+  private readonly endpoint: URL;
+  private readonly tls: EtcdTls;
+  private readonly servername: string | undefined;
+
+  /** `endpoint` may be an IP (e.g. a Service ClusterIP); `servername` is the name its certificate carries. */
+  constructor(endpoint: string, tls: EtcdTls, servername?: string) {
+    this.endpoint = new URL(endpoint);
+    this.tls = tls;
+    this.servername = servername;
+  }
+
+  private call<T>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = 5000): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, this.endpoint),
+        {
+          method,
+          ca: this.tls.caPem,
+          cert: this.tls.certPem,
+          key: this.tls.keyPem,
+          servername: this.servername,
+          checkServerIdentity: this.servername ? undefined : () => undefined,
+          timeout: timeoutMs,
+          agent: false,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {},
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if ((response.statusCode ?? 0) >= 400) reject(new Error(`etcd ${path}: ${response.statusCode} ${text.slice(0, 300)}`));
+            else resolve((text ? JSON.parse(text) : {}) as T);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`etcd ${path}: no answer within ${timeoutMs}ms`)));
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  async listMembers(): Promise<EtcdMember[]> {
+    type Raw = { members?: { ID?: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }[] };
+    const response = await this.call<Raw>('POST', '/v3/cluster/member/list', { linearizable: true });
+    return (response.members ?? []).map((m) => ({ id: String(m.ID ?? ''), name: m.name ?? '', peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: m.isLearner ?? false }));
+  }
+
+  async addMember(peerURL: string): Promise<EtcdMember> {
+    const response = await this.call<{ member?: { ID?: string; peerURLs?: string[] } }>('POST', '/v3/cluster/member/add', { peerURLs: [peerURL], isLearner: false });
+    return { id: String(response.member?.ID ?? ''), name: '', peerURLs: response.member?.peerURLs ?? [peerURL], clientURLs: [], isLearner: false };
+  }
+
+  async removeMember(id: string): Promise<void> {
+    await this.call('POST', '/v3/cluster/member/remove', { ID: id });
+  }
+
+  /** etcd's own health endpoint: true when the member it reaches has a leader and serves. */
+  async healthy(): Promise<boolean> {
+    try {
+      const response = await this.call<{ health?: string }>('GET', '/health', undefined, 3000);
+      return response.health === 'true';
+    } catch {
+      return false;
+    }
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.call('POST', '/v3/kv/put', { key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') });
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const response = await this.call<{ kvs?: { value?: string }[] }>('POST', '/v3/kv/range', { key: Buffer.from(key).toString('base64') });
+    const value = response.kvs?.[0]?.value;
+    return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+  }
+}
