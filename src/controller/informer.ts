@@ -2,8 +2,12 @@
 // namespace/name. Like client-go's reflector it relists when the server says 410 Gone, retries
 // other failures with capped exponential backoff, and treats a watch that goes silent (no event,
 // no bookmark) as dead. Handlers receive each change; controllers should only enqueue keys.
+// Like client-go's shared informer it keeps indexes (e.g. by owner uid) and can re-deliver every
+// cached object periodically (resync) so level-triggered controllers look at everything again.
+// Cached objects are shared: clone (structuredClone) before changing one.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, isGone, type RestClient } from './rest-client.ts';
+import type { OwnerReference } from './owner-references.ts';
 
 export type KubeObject = {
   apiVersion?: string;
@@ -16,15 +20,31 @@ export type KubeObject = {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string | Date;
+    generation?: number;
+    finalizers?: string[];
+    ownerReferences?: OwnerReference[];
+    managedFields?: { manager?: string; operation?: string; subresource?: string; fieldsV1?: unknown }[];
   };
 };
 
+/** A resync re-delivers a cached object as an update with `old === object`. */
 export type InformerEvent<T> = { type: 'add' | 'update' | 'delete'; object: T; old?: T };
 
 export function objectKey(object: KubeObject): string {
   const namespace = object.metadata?.namespace;
   return namespace ? `${namespace}/${object.metadata?.name}` : (object.metadata?.name ?? '');
 }
+
+/** The inverse of objectKey (client-go's SplitMetaNamespaceKey): "ns/name" or "name". */
+export function splitObjectKey(key: string): { namespace?: string; name: string } {
+  const slash = key.indexOf('/');
+  if (slash < 0) return { name: key };
+  if (key.indexOf('/', slash + 1) >= 0) throw new Error(`object key "${key}" has more than one "/": expected "namespace/name" or "name"`);
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** Values an object is indexed under; an object may have several (e.g. one per owner). */
+export type IndexFunction<T> = (object: T) => string[];
 
 type ListResponse<T> = { metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
 
@@ -35,6 +55,8 @@ export type InformerOptions = {
   pageSize?: number;
   /** A watch with no event for this long is restarted (bookmarks count as events). */
   idleTimeoutMs?: number;
+  /** Every this many ms, every cached object is delivered again as an update (0 or unset: never). */
+  resyncPeriodMs?: number;
   onError?: (error: unknown) => void;
 };
 
@@ -44,10 +66,14 @@ export class Informer<T extends KubeObject> {
   private readonly options: InformerOptions;
   private readonly cache = new Map<string, T>();
   private readonly handlers: ((event: InformerEvent<T>) => void)[] = [];
+  private readonly indexers = new Map<string, IndexFunction<T>>();
+  /** index name -> indexed value -> keys */
+  private readonly indices = new Map<string, Map<string, Set<string>>>();
   private resourceVersion = '';
   private readonly abort = new AbortController();
   private synced: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   /** Number of full lists done, for tests of the relist behaviour. */
   lists = 0;
 
@@ -60,6 +86,26 @@ export class Informer<T extends KubeObject> {
   on(handler: (event: InformerEvent<T>) => void): this {
     this.handlers.push(handler);
     return this;
+  }
+
+  /**
+   * Adds an index; objects already cached are indexed at once. Look up with byIndex, e.g.
+   * `addIndexer('owner', ownerUidIndex)` then `byIndex('owner', cluster.metadata.uid)`.
+   */
+  addIndexer(name: string, indexFunction: IndexFunction<T>): this {
+    if (this.indexers.has(name)) throw new Error(`informer ${this.path}: index "${name}" exists already; pick another name`);
+    this.indexers.set(name, indexFunction);
+    this.indices.set(name, new Map());
+    for (const [key, object] of this.cache) this.indexObject(name, key, object);
+    return this;
+  }
+
+  /** Cached objects whose index `name` contains `value`. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indices.get(name);
+    if (!index) throw new Error(`informer ${this.path}: no index "${name}"; add it with addIndexer before use`);
+    const keys = index.get(value) ?? new Set<string>();
+    return [...keys].map((key) => this.cache.get(key)).filter((object): object is T => object !== undefined);
   }
 
   get(key: string): T | undefined {
@@ -80,17 +126,71 @@ export class Informer<T extends KubeObject> {
       let markSynced: () => void = () => {};
       this.synced = new Promise((resolve) => (markSynced = resolve));
       this.loop = this.run(markSynced);
+      const period = this.options.resyncPeriodMs ?? 0;
+      if (period > 0) {
+        this.resyncTimer = setInterval(() => this.resync(), period);
+        this.resyncTimer.unref();
+      }
     }
     return this.synced;
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
     this.abort.abort();
     await this.loop;
   }
 
+  /** Delivers every cached object again as an update with `old === object`. */
+  resync(): void {
+    if (!this.hasSynced || this.abort.signal.aborted) return;
+    for (const object of this.cache.values()) this.emit({ type: 'update', object, old: object });
+  }
+
   private emit(event: InformerEvent<T>): void {
-    for (const handler of this.handlers) handler(event);
+    for (const handler of this.handlers) {
+      // A failing handler must not kill the watch (which would then relist) or starve other handlers.
+      try {
+        handler(event);
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+    }
+  }
+
+  private store(key: string, object: T | undefined): void {
+    const old = this.cache.get(key);
+    if (object) this.cache.set(key, object);
+    else this.cache.delete(key);
+    for (const [name, index] of this.indices) {
+      if (old) {
+        for (const value of this.indexValues(name, old)) {
+          const keys = index.get(value);
+          keys?.delete(key);
+          if (keys?.size === 0) index.delete(value);
+        }
+      }
+      if (object) this.indexObject(name, key, object);
+    }
+  }
+
+  private indexValues(name: string, object: T): string[] {
+    try {
+      return this.indexers.get(name)?.(object) ?? [];
+    } catch (error) {
+      this.options.onError?.(error);
+      return [];
+    }
+  }
+
+  private indexObject(name: string, key: string, object: T): void {
+    const index = this.indices.get(name);
+    if (!index) return;
+    for (const value of this.indexValues(name, object)) {
+      let keys = index.get(value);
+      if (!keys) index.set(value, (keys = new Set()));
+      keys.add(key);
+    }
   }
 
   private async relist(): Promise<void> {
@@ -111,13 +211,13 @@ export class Informer<T extends KubeObject> {
     // Items in a list lack apiVersion/kind; keep them as the server sent them.
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
-        this.cache.delete(key);
+        this.store(key, undefined);
         this.emit({ type: 'delete', object: old });
       }
     }
     for (const [key, object] of fresh) {
       const old = this.cache.get(key);
-      this.cache.set(key, object);
+      this.store(key, object);
       if (!old) this.emit({ type: 'add', object });
       else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.emit({ type: 'update', object, old });
     }
@@ -175,10 +275,10 @@ export class Informer<T extends KubeObject> {
     const key = objectKey(object);
     const old = this.cache.get(key);
     if (event.type === 'DELETED') {
-      this.cache.delete(key);
+      this.store(key, undefined);
       this.emit({ type: 'delete', object });
     } else {
-      this.cache.set(key, object);
+      this.store(key, object);
       this.emit(old ? { type: 'update', object, old } : { type: 'add', object });
     }
   }

@@ -34,6 +34,25 @@ const patchContentTypes: Record<PatchType, string> = {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** One finished HTTP exchange: `code` is the status, or '<error>' when no response came (client-go's label). */
+export type ResponseRecord = { method: string; host: string; path: string; code: string };
+
+/**
+ * The REST path of a resource: `/api/v1/...` for the core group, `/apis/<group>/<version>/...`
+ * otherwise; with `name` the object, without it the collection; `subresource` e.g. "status".
+ */
+export function resourcePath(target: { group?: string; version: string; resource: string; namespace?: string; name?: string; subresource?: string }): string {
+  const root = target.group ? `/apis/${target.group}/${target.version}` : `/api/${target.version}`;
+  const scope = target.namespace ? `/namespaces/${encodeURIComponent(target.namespace)}` : '';
+  let path = `${root}${scope}/${target.resource}`;
+  if (target.name !== undefined) path += `/${encodeURIComponent(target.name)}`;
+  if (target.subresource) {
+    if (target.name === undefined) throw new Error(`resourcePath: subresource "${target.subresource}" needs a name`);
+    path += `/${target.subresource}`;
+  }
+  return path;
+}
+
 function withQuery(path: string, query: Query | undefined): string {
   if (!query) return path;
   const search = new URLSearchParams();
@@ -48,12 +67,28 @@ export class RestClient {
   private optionsPromise: Promise<RequestOptions> | undefined;
   /** Counts requests by verb, so tests and benchmarks can assert "a converged object costs no writes". */
   readonly requestCounts = new Map<string, number>();
+  private readonly responseListeners: ((record: ResponseRecord) => void)[] = [];
 
   constructor(kubeConfig: KubeConfig) {
     this.kubeConfig = kubeConfig;
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster: set current-context');
     this.server = new URL(cluster.server);
+  }
+
+  /** Calls `listener` after every request's response headers (or its failure); metrics.ts counts them. */
+  onResponse(listener: (record: ResponseRecord) => void): void {
+    this.responseListeners.push(listener);
+  }
+
+  private notify(method: string, url: URL, code: string): void {
+    for (const listener of this.responseListeners) {
+      try {
+        listener({ method, host: url.host, path: url.pathname, code });
+      } catch {
+        // an observer must never break a request
+      }
+    }
   }
 
   private async baseOptions(): Promise<RequestOptions> {
@@ -73,12 +108,21 @@ export class RestClient {
     this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise((resolve, reject) => {
+      let responded = false;
       const req = send(
         url,
         { ...base, method, headers: { ...(base.headers ?? {}), accept: 'application/json', ...headers }, timeout: timeoutMs },
-        resolve,
+        (response) => {
+          responded = true;
+          this.notify(method, url, String(response.statusCode ?? '<error>'));
+          resolve(response);
+        },
       );
-      req.on('error', reject);
+      req.on('error', (error) => {
+        // Only failures before a response; a stream cut later was already counted with its status.
+        if (!responded) this.notify(method, url, '<error>');
+        reject(error);
+      });
       req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${timeoutMs}ms`)));
       if (body !== undefined) req.write(body);
       req.end();

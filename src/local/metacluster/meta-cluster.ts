@@ -54,9 +54,10 @@ function probe(url: string, options: { ca?: string } = {}): Promise<boolean> {
   });
 }
 
-/** An image version to the binaries that provide it. */
+/** An image version to the binaries that provide it; each image is resolved once per run. */
 function executableResolver(env: NodeJS.ProcessEnv, defaultVersion: string, onProgress: (message: string) => void): (target: ImageTarget) => Promise<Executable> {
-  return async (target) => {
+  const resolved = new Map<string, Promise<Executable>>();
+  const resolve = async (target: ImageTarget): Promise<Executable> => {
     if (target.kind === 'script') return { entrypoint: target.entrypoint, searchPath: [dirname(target.entrypoint[0] ?? '')] };
     if (target.component === 'etcd') {
       const kubernetesVersion = KUBERNETES_VERSIONS.find((v) => ETCD_VERSION_BY_KUBERNETES_MINOR[minorOf(v)] === (target.version ?? ETCD_VERSION_BY_KUBERNETES_MINOR[minorOf(defaultVersion)]));
@@ -67,6 +68,17 @@ function executableResolver(env: NodeJS.ProcessEnv, defaultVersion: string, onPr
     const paths = await ensureBinaries({ kubernetesVersion: target.version ?? defaultVersion, components: [target.component], env, onProgress: (e) => onProgress(e.message) });
     const path = paths[target.component];
     return { entrypoint: [path], searchPath: [dirname(path)] };
+  };
+  return (target) => {
+    const key = JSON.stringify(target);
+    let executable = resolved.get(key);
+    if (!executable) {
+      executable = resolve(target);
+      // A failure is not remembered: the next pull tries again.
+      executable.catch(() => resolved.delete(key));
+      resolved.set(key, executable);
+    }
+    return executable;
   };
 }
 
@@ -152,6 +164,9 @@ export async function startMetaCluster(options: MetaClusterOptions = {}): Promis
     });
     await runtime.start();
     await waitForReadyNodes(client, config.nodes.length, 60_000);
+    // Pods cannot be created before the controller-manager made the namespace's default
+    // ServiceAccount; "ready" means a user's first `kubectl run` works.
+    await waitFor(() => client.get('/api/v1/namespaces/default/serviceaccounts/default').then(() => true, () => false), 60_000, 'the default ServiceAccount');
     progress(`meta cluster ready: ${config.nodes.length} nodes in ${new Set(config.nodes.map((n) => n.zone)).size} zones`);
 
     return {
@@ -169,6 +184,14 @@ export async function startMetaCluster(options: MetaClusterOptions = {}): Promis
   } catch (error) {
     await stopProcesses();
     throw error;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(100);
   }
 }
 

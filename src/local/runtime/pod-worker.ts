@@ -35,7 +35,7 @@ export type PodWorkerContext = {
   onError: (error: unknown) => void;
 };
 
-const tickMs = 500;
+const tickMs = 250;
 const volumeRefreshMs = 10_000;
 const initialBackoffMs = 1_000;
 const maximumBackoffMs = 60_000;
@@ -79,6 +79,9 @@ export class PodWorker {
   private lastStatus: unknown;
   private failed = false;
   private step = 'idle';
+  private sandboxWritten = false;
+  /** Set when something asked for a pass while one was running, so that pass is not lost. */
+  private wakeRequested = false;
   finished = false;
 
   constructor(pod: V1Pod, context: PodWorkerContext) {
@@ -97,7 +100,12 @@ export class PodWorker {
 
   update(pod: V1Pod): void {
     this.pod = pod;
-    this.wake?.();
+    this.requestPass();
+  }
+
+  private requestPass(): void {
+    if (this.wake) this.wake();
+    else this.wakeRequested = true;
   }
 
   start(): void {
@@ -124,6 +132,10 @@ export class PodWorker {
         clearInterval(watchdog);
       }
       if (this.finished) break;
+      if (this.wakeRequested) {
+        this.wakeRequested = false;
+        continue;
+      }
       await Promise.race([sleep(tickMs), new Promise<void>((resolve) => (this.wake = resolve))]);
       this.wake = undefined;
     }
@@ -209,7 +221,10 @@ export class PodWorker {
     }
     const persisted = await this.loadPersisted();
     const podIP = persisted.podIP;
-    await this.writeSandboxFiles(podIP);
+    if (!this.sandboxWritten) {
+      await this.writeSandboxFiles(podIP);
+      this.sandboxWritten = true;
+    }
     const spec = pod.spec ?? { containers: [] };
     const inits = (spec.initContainers ?? []).map((c) => this.stateFor(c, true, persisted));
     const mains = spec.containers.map((c) => this.stateFor(c, false, persisted));
@@ -289,7 +304,7 @@ export class PodWorker {
       })
       .finally(() => {
         state.resolving = false;
-        this.wake?.();
+        this.requestPass();
       });
     return undefined;
   }

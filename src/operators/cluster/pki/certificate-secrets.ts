@@ -6,20 +6,23 @@
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
+import { parseDuration, withDefaults } from '../../../api/v1alpha1/cluster.ts';
+import type { Cluster } from '../../../api/v1alpha1/cluster.ts';
 import { createCertificateAuthority } from '../../../pki/certificate-authority.ts';
 import type { KeyPairPem } from '../../../pki/certificate-authority.ts';
 import { certificateNeedsRenewal, describeCertificate, issueCertificate, verifyIssuedBy } from '../../../pki/leaf-certificate.ts';
 import { parseKubeconfig, renderKubeconfig } from '../../../pki/kubeconfig.ts';
 import { createServiceAccountKeyPair } from '../../../pki/service-account-key.ts';
+import { CLUSTER_LABEL, COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, ownedLabels } from '../names.ts';
 import { clusterIdentity } from './certificate-set.ts';
-import type { CertificateKind, CertificateSetEntry, ClusterForCertificates } from './certificate-set.ts';
+import type { CertificateKind, CertificateSetEntry } from './certificate-set.ts';
 
 export const notAfterAnnotation = 'tessera.dev/not-after';
 /** Lower-case hex SHA-256 of the signer certificate's DER (what `openssl x509 -outform der | sha256sum` prints). */
 export const signerFingerprintAnnotation = 'tessera.dev/signer-fingerprint';
 
 export type CertificateSecretsInput = {
-  cluster: ClusterForCertificates;
+  cluster: Cluster;
   set: readonly CertificateSetEntry[];
   /** The guest's Secrets as they are now (from the informer cache), by name. */
   existing: ReadonlyMap<string, V1Secret>;
@@ -92,7 +95,9 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
         const authority = existing ? readAuthority(entry, existing) : await createAuthority(entry, now, caValidity);
         authorities.set(entry.secretName, authority);
         outcomes.set(entry.secretName, {
-          data: { 'tls.crt': encode(authority.material.certPem), 'tls.key': encode(authority.material.keyPem) },
+          data: existing
+            ? pick(existing, ['tls.crt', 'tls.key'])
+            : { 'tls.crt': encode(authority.material.certPem), 'tls.key': encode(authority.material.keyPem) },
           notAfter: authority.notAfter,
           ...(existing ? {} : { change: { kind: 'created', reason: 'missing' } }),
         });
@@ -152,9 +157,9 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
     .filter((secret) => {
       const labels = secret.metadata?.labels ?? {};
       return (
-        labels['tessera.dev/cluster'] === clusterName &&
-        labels['app.kubernetes.io/managed-by'] === 'tessera' &&
-        (labels['tessera.dev/component'] === 'pki' || labels['tessera.dev/component'] === 'kubeconfig') &&
+        labels[CLUSTER_LABEL] === clusterName &&
+        labels[MANAGED_BY_LABEL] === MANAGED_BY &&
+        (labels[COMPONENT_LABEL] === 'pki' || labels[COMPONENT_LABEL] === 'kubeconfig') &&
         !wanted.has(secret.metadata?.name ?? '')
       );
     })
@@ -172,6 +177,21 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
     expiringCertificateAuthorities,
     obsolete,
   };
+}
+
+export type CertificateLifetimes = Pick<CertificateSecretsInput, 'validity' | 'caValidity' | 'renewBefore'>;
+
+/** spec.certificates, defaulted, in milliseconds, as reconcileCertificateSecrets takes them. */
+export function certificateLifetimesOf(cluster: Cluster): CertificateLifetimes {
+  const certificates = withDefaults(cluster.spec).certificates;
+  const read = (field: keyof typeof certificates) => {
+    try {
+      return parseDuration(certificates[field]);
+    } catch (error) {
+      throw new Error(`spec.certificates.${field}: ${errorMessage(error)}`, { cause: error });
+    }
+  };
+  return { validity: read('validity'), caValidity: read('caValidity'), renewBefore: read('renewBefore') };
 }
 
 /**
@@ -434,7 +454,7 @@ async function issueSigned(
   return { data, notAfter: new X509Certificate(issued.certPem).validToDate, signerFingerprint: signer.fingerprint, change };
 }
 
-function secretFor(entry: CertificateSetEntry, outcome: Outcome, cluster: ClusterForCertificates, clusterName: string, namespace: string): V1Secret {
+function secretFor(entry: CertificateSetEntry, outcome: Outcome, cluster: Cluster, clusterName: string, namespace: string): V1Secret {
   const annotations: Record<string, string> = {};
   if (outcome.notAfter !== undefined) annotations[notAfterAnnotation] = rfc3339(outcome.notAfter);
   if (outcome.signerFingerprint !== undefined) annotations[signerFingerprintAnnotation] = outcome.signerFingerprint;
@@ -445,15 +465,11 @@ function secretFor(entry: CertificateSetEntry, outcome: Outcome, cluster: Cluste
     metadata: {
       name: entry.secretName,
       namespace,
-      labels: {
-        'tessera.dev/cluster': clusterName,
-        'app.kubernetes.io/managed-by': 'tessera',
-        'tessera.dev/component': entry.component,
-      },
+      labels: ownedLabels(clusterName, entry.component),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       // Garbage collection removes the PKI with the Cluster; the uid is known once it exists.
       ...(uid
-        ? { ownerReferences: [{ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name: clusterName, uid, controller: true, blockOwnerDeletion: true }] }
+        ? { ownerReferences: [{ apiVersion: cluster.apiVersion, kind: cluster.kind, name: clusterName, uid, controller: true, blockOwnerDeletion: true }] }
         : {}),
     },
     type: secretTypeByKind[entry.kind],

@@ -3,20 +3,19 @@
 // certificate-secrets.ts. The Secret names here are the contract with the component renderers.
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { withDefaults } from '../../../api/v1alpha1/cluster.ts';
+import type { Cluster } from '../../../api/v1alpha1/cluster.ts';
 import type { CertificateUsage } from '../../../pki/leaf-certificate.ts';
 import { formatAddress, parseCidr } from '../../../plan/cidr.ts';
-
-/**
- * The fields of a `Cluster` (src/api/v1alpha1/cluster.ts, per docs/cluster-api-contract.md) that
- * the certificate set reads. Declared structurally so a full `Cluster` can be passed as is.
- */
-export type ClusterForCertificates = {
-  metadata: { name: string; namespace?: string; uid?: string };
-  spec: {
-    network?: { serviceCIDR?: string; clusterDomain?: string };
-    users?: ReadonlyArray<{ name: string; groups?: readonly string[] }>;
-  };
-};
+import {
+  DEFAULT_META_CLUSTER_DOMAIN,
+  apiServerInternalServiceName,
+  apiServerServiceName,
+  etcdClientServiceName,
+  etcdMemberDnsName,
+  etcdPeerServiceName,
+  serviceDnsName,
+} from '../names.ts';
 
 export type CertificateKind = 'ca' | 'leaf' | 'service-account' | 'kubeconfig';
 
@@ -41,7 +40,7 @@ export type CertificateSetEntry = {
 };
 
 export type CertificateSetInput = {
-  cluster: ClusterForCertificates;
+  cluster: Cluster;
   /** ClusterIP of the meta-cluster Service `<c>-kube-apiserver`. */
   apiServerClusterIP: string;
   /**
@@ -95,18 +94,14 @@ export function pkiSecretNames(clusterName: string): PkiSecretNames {
   };
 }
 
-// Defaults from docs/cluster-api-contract.md; withDefaults() will own them once cluster.ts lands.
-const defaultServiceCIDR = '10.96.0.0/12';
-const defaultClusterDomain = 'cluster.local';
 const apiServerPort = 6443;
 const caller = 'buildCertificateSet';
 
 /** The guest's certificate set, in issuing order: CAs first, then what they sign. */
 export function buildCertificateSet(input: CertificateSetInput): CertificateSetEntry[] {
   const { name: c, namespace: ns } = clusterIdentity(input.cluster, caller);
-  const network = input.cluster.spec.network ?? {};
-  const clusterDomain = network.clusterDomain ?? defaultClusterDomain;
-  const metaDomain = input.metaClusterDomain ?? defaultClusterDomain;
+  const spec = withDefaults(input.cluster.spec);
+  const metaDomain = input.metaClusterDomain ?? DEFAULT_META_CLUSTER_DOMAIN;
   const names = pkiSecretNames(c);
   const endpointHost = hostOfEndpoint(input.endpoint);
   (input.extraSans ?? []).forEach((value, index) => {
@@ -122,7 +117,7 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
   const kubeconfig = (secretName: string, commonName: string, organizations: readonly string[], server: string) =>
     entry({ secretName, kind: 'kubeconfig', signer: names.clusterCa, commonName, organizations: [...organizations], usages: ['client'], component: 'kubeconfig', server });
   // A Service answers at its short name, in its namespace, and by its full name in the meta cluster.
-  const serviceNames = (service: string) => [service, `${service}.${ns}`, `${service}.${ns}.svc`, `${service}.${ns}.svc.${metaDomain}`];
+  const serviceNames = (service: string) => [service, `${service}.${ns}`, `${service}.${ns}.svc`, serviceDnsName(service, ns, metaDomain)];
 
   const apiServerSans = splitSubjectAlternativeNames([
     'localhost',
@@ -130,12 +125,12 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
     'kubernetes',
     'kubernetes.default',
     'kubernetes.default.svc',
-    `kubernetes.default.svc.${clusterDomain}`,
+    `kubernetes.default.svc.${spec.network.clusterDomain}`,
     // Pods in the guest reach the API at the first address of its Service range (kubernetes.default).
-    firstServiceAddress(network.serviceCIDR ?? defaultServiceCIDR),
+    firstServiceAddress(spec.network.serviceCIDR),
     requireIpAddress(input.apiServerClusterIP, 'apiServerClusterIP'),
-    ...serviceNames(`${c}-kube-apiserver`),
-    ...serviceNames(`${c}-kube-apiserver-internal`),
+    ...serviceNames(apiServerServiceName(c)),
+    ...serviceNames(apiServerInternalServiceName(c)),
     endpointHost,
     ...(input.extraSans ?? []),
   ]);
@@ -177,10 +172,10 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
         usages: ['server', 'client'],
         dnsNames: [
           member,
-          `${member}.${c}-etcd.${ns}.svc`,
-          `${member}.${c}-etcd.${ns}.svc.${metaDomain}`,
-          `${c}-etcd-client.${ns}.svc`,
-          `${c}-etcd-client.${ns}.svc.${metaDomain}`,
+          `${member}.${etcdPeerServiceName(c)}.${ns}.svc`,
+          etcdMemberDnsName(c, member, ns, metaDomain),
+          `${etcdClientServiceName(c)}.${ns}.svc`,
+          serviceDnsName(etcdClientServiceName(c), ns, metaDomain),
           'localhost',
         ],
         ipAddresses: ['127.0.0.1'],
@@ -191,14 +186,14 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
     throw new Error(`${caller}: etcdMemberNames is empty; give the members' names, e.g. ["${c}-etcd-0"]`);
   }
 
-  const internalServer = `https://${c}-kube-apiserver-internal.${ns}.svc.${metaDomain}:${apiServerPort}`;
+  const internalServer = `https://${serviceDnsName(apiServerInternalServiceName(c), ns, metaDomain)}:${apiServerPort}`;
   // system:masters works before any RBAC exists in the guest, which the bootstrap needs.
   entries.push(kubeconfig(names.adminKubeconfig, 'kubernetes-admin', ['system:masters'], input.endpoint));
   entries.push(kubeconfig(names.controllerManagerKubeconfig, 'system:kube-controller-manager', [], internalServer));
   entries.push(kubeconfig(names.schedulerKubeconfig, 'system:kube-scheduler', [], internalServer));
 
   const userNames = new Set<string>();
-  (input.cluster.spec.users ?? []).forEach((user, index) => {
+  spec.users.forEach((user, index) => {
     const field = `spec.users[${index}].name`;
     if (typeof user.name !== 'string' || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(user.name)) {
       throw new Error(
@@ -210,7 +205,7 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
     userNames.add(user.name);
     const secretName = names.userKubeconfig(user.name);
     if (secretName.length > 253) throw new Error(`${caller}: ${field} is too long: Secret ${secretName} exceeds 253 characters`);
-    const groups = (user.groups ?? []).map((group, groupIndex) => {
+    const groups = user.groups.map((group, groupIndex) => {
       if (typeof group !== 'string' || group.trim() === '') {
         throw new Error(`${caller}: spec.users[${index}].groups[${groupIndex}] must be a non-empty group name, e.g. "view-only"`);
       }
@@ -222,7 +217,7 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
 }
 
 /** The cluster's name and namespace, or an error naming the missing field. */
-export function clusterIdentity(cluster: ClusterForCertificates, who: string): { name: string; namespace: string } {
+export function clusterIdentity(cluster: Cluster, who: string): { name: string; namespace: string } {
   const { name, namespace } = cluster.metadata;
   if (typeof name !== 'string' || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) {
     throw new Error(`${who}: metadata.name ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits, '-')`);

@@ -23,7 +23,7 @@ export type CoreDnsParameters = {
   replicas?: number;
 };
 
-export function kubernetesMinor(version: string, field: string): string {
+function kubernetesMinor(version: string, field: string): string {
   const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
   if (!match) throw new Error(`${field} ${JSON.stringify(version)} is not a Kubernetes version; write it as major.minor.patch, e.g. "1.37.2"`);
   return `${match[1]}.${match[2]}`;

@@ -1,0 +1,44 @@
+// Reaching a guest's API from the operator: the admin kubeconfig (from its Secret) against the
+// rendered `<c>-kube-apiserver` Service. A guest counts as Ready only when this answers /readyz.
+import { request } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseKubeconfig } from '../../pki/kubeconfig.ts';
+import { RestClient } from '../../controller/rest-client.ts';
+
+export type GuestCredentials = { caCertPem: string; clientCertPem: string; clientKeyPem: string };
+
+export function credentialsFromKubeconfig(text: string): GuestCredentials {
+  const parsed = parseKubeconfig(text);
+  if (!parsed.clientCertPem || !parsed.clientKeyPem) throw new Error('the admin kubeconfig has no client certificate');
+  return { caCertPem: parsed.caCertPem, clientCertPem: parsed.clientCertPem, clientKeyPem: parsed.clientKeyPem };
+}
+
+/** GET /readyz on `server` (e.g. https://<service ClusterIP>:6443): 'ok' or why not. */
+export function probeReadyz(server: string, credentials: GuestCredentials, timeoutMs = 3000): Promise<{ ready: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      new URL('/readyz', server),
+      { ca: credentials.caCertPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem, timeout: timeoutMs, agent: false },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ ready: response.statusCode === 200 && body.trim() === 'ok', detail: `${response.statusCode} ${body.trim().slice(0, 200)}` }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    req.on('error', (error) => resolve({ ready: false, detail: error.message }));
+    req.end();
+  });
+}
+
+/** A REST client for the guest, authenticated as its admin, pointed at `server`. */
+export function guestClient(server: string, credentials: GuestCredentials, clusterName: string): RestClient {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: clusterName, server, caData: Buffer.from(credentials.caCertPem).toString('base64') }],
+    users: [{ name: 'admin', certData: Buffer.from(credentials.clientCertPem).toString('base64'), keyData: Buffer.from(credentials.clientKeyPem).toString('base64') }],
+    contexts: [{ name: 'admin', cluster: clusterName, user: 'admin' }],
+    currentContext: 'admin',
+  });
+  return new RestClient(kubeConfig);
+}
