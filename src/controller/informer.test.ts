@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestApiServer } from '../../test/harness/api-server.ts';
-import { Informer, type KubeObject } from './informer.ts';
+import { Informer, splitObjectKey, type KubeObject } from './informer.ts';
+import { ownerUidIndex } from './owner-references.ts';
 import { ApiError, isNotFound } from './rest-client.ts';
 
 // One real API server for this file.
@@ -58,4 +59,75 @@ test('API errors carry the status code and the server message', async () => {
     assert.match(error.message, /configmaps "missing" not found/);
     return true;
   });
+});
+
+test('an index by owner uid lists an owner’s objects from the cache and follows changes', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  const informer = new Informer<KubeObject>(api.client, path, { labelSelector: 'test=index' });
+  const owner = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: '00000000-0000-0000-0000-00000000000a', controller: true };
+  await api.client.create(path, { metadata: { name: 'owned-1', labels: { test: 'index' }, ownerReferences: [owner] } });
+  await informer.start();
+  informer.addIndexer('owner', ownerUidIndex);
+  assert.deepEqual(informer.byIndex('owner', owner.uid).map((object) => object.metadata?.name), ['owned-1'], 'objects cached before the index was added are indexed');
+  await api.client.create(path, { metadata: { name: 'owned-2', labels: { test: 'index' }, ownerReferences: [owner] } });
+  await api.client.create(path, { metadata: { name: 'unowned', labels: { test: 'index' } } });
+  await eventually(() => informer.byIndex('owner', owner.uid).length === 2);
+  await api.client.patch(`${path}/owned-1`, { metadata: { ownerReferences: null } }, 'merge');
+  await eventually(() => informer.byIndex('owner', owner.uid).length === 1);
+  assert.deepEqual(informer.byIndex('owner', owner.uid).map((object) => object.metadata?.name), ['owned-2']);
+  assert.throws(() => informer.byIndex('nope', 'x'), /no index "nope"; add it with addIndexer/);
+  await informer.stop();
+});
+
+test('resync re-delivers every cached object as an update, periodically', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  await api.client.create(path, { metadata: { name: 'resynced', labels: { test: 'resync' } } });
+  const informer = new Informer<KubeObject>(api.client, path, { labelSelector: 'test=resync', resyncPeriodMs: 150 });
+  const resyncs: string[] = [];
+  informer.on((event) => {
+    if (event.type === 'update' && event.old === event.object) resyncs.push(event.object.metadata?.name ?? '');
+  });
+  await informer.start();
+  await sleep(500);
+  assert.ok(resyncs.length >= 2 && resyncs.every((name) => name === 'resynced'), `resyncs: ${resyncs.join(',')}`);
+  const lists = informer.lists;
+  await informer.stop();
+  assert.equal(informer.lists, lists, 'a resync reads the cache, it does not list again');
+});
+
+test('a throwing handler is reported and does not stop the watch or other handlers', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  const errors: unknown[] = [];
+  const informer = new Informer<KubeObject>(api.client, path, { labelSelector: 'test=throwing', onError: (error) => errors.push(error) });
+  const seen: string[] = [];
+  informer.on(() => {
+    throw new Error('handler bug');
+  });
+  informer.on((event) => seen.push(`${event.type}:${event.object.metadata?.name}`));
+  await informer.start();
+  await api.client.create(path, { metadata: { name: 'one', labels: { test: 'throwing' } } });
+  await api.client.create(path, { metadata: { name: 'two', labels: { test: 'throwing' } } });
+  await eventually(() => seen.length === 2);
+  assert.deepEqual(seen, ['add:one', 'add:two']);
+  assert.equal(informer.lists, 1, 'the watch was not restarted through a relist');
+  assert.equal(errors.length, 2);
+  await informer.stop();
+});
+
+test('a watch from an expired resourceVersion gets 410 Gone and relists without losing changes', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  const informer = new Informer<KubeObject>(api.client, path, { labelSelector: 'test=gone', idleTimeoutMs: 300 });
+  await informer.start();
+  assert.equal(informer.lists, 1);
+  // Pretend we slept through compaction: the next watch starts from a version long gone.
+  (informer as unknown as { resourceVersion: string }).resourceVersion = '1';
+  await api.client.create(path, { metadata: { name: 'meanwhile', labels: { test: 'gone' } } });
+  await eventually(() => informer.lists >= 2 && informer.get('default/meanwhile') !== undefined);
+  await informer.stop();
+});
+
+test('object keys split back into namespace and name', () => {
+  assert.deepEqual(splitObjectKey('ns/name'), { namespace: 'ns', name: 'name' });
+  assert.deepEqual(splitObjectKey('cluster-scoped'), { name: 'cluster-scoped' });
+  assert.throws(() => splitObjectKey('a/b/c'), /more than one "\/"/);
 });

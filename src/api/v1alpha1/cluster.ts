@@ -296,7 +296,7 @@ const UserSchema = Type.Object({
       maxItems: 32,
     }),
   ),
-});
+}, { description: 'An extra user of the guest.' });
 
 const AddonSchema = Type.Object({
   name: Type.Union([Type.Literal('coredns'), Type.Literal('kube-proxy')], { description: 'Which addon.' }),
@@ -308,7 +308,7 @@ const AddonSchema = Type.Object({
     }),
   ),
   enabled: Type.Optional(Type.Boolean({ description: 'Whether the addon is installed and kept converged in the guest. Default true.', default: true })),
-});
+}, { description: 'An addon rendered from its template at the given version.' });
 
 export const ClusterSpecSchema = Type.Object(
   {
@@ -420,21 +420,24 @@ export const ClusterStatusSchema = Type.Object(
     versions: Type.Optional(
       Type.Object(
         {
-          apiServer: Type.Optional(Type.String()),
-          controllerManager: Type.Optional(Type.String()),
-          scheduler: Type.Optional(Type.String()),
-          etcd: Type.Optional(Type.String()),
+          apiServer: Type.Optional(Type.String({ description: 'Version every kube-apiserver replica runs.' })),
+          controllerManager: Type.Optional(Type.String({ description: 'Version every kube-controller-manager replica runs.' })),
+          scheduler: Type.Optional(Type.String({ description: 'Version every kube-scheduler replica runs.' })),
+          etcd: Type.Optional(Type.String({ description: 'Version every etcd member runs.' })),
         },
         { description: 'Version each component runs now (during an upgrade they differ from the spec).' },
       ),
     ),
     etcdMembers: Type.Optional(
       Type.Array(
-        Type.Object({
-          name: Type.String({ description: 'Member name, also its Pod and headless Service name.' }),
-          id: Type.Optional(Type.String({ description: 'etcd member ID in hex.' })),
-          ready: Type.Boolean({ description: 'Whether the member is healthy and in the cluster.' }),
-        }),
+        Type.Object(
+          {
+            name: Type.String({ description: 'Member name, also its Pod and headless Service name.' }),
+            id: Type.Optional(Type.String({ description: 'etcd member ID in hex.' })),
+            ready: Type.Boolean({ description: 'Whether the member is healthy and in the cluster.' }),
+          },
+          { description: 'One etcd member.' },
+        ),
         { description: 'The etcd members and their health.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
       ),
     ),
@@ -501,7 +504,6 @@ export const clusterDefaults = {
 type ClusterNetwork = NonNullable<ClusterSpec['network']>;
 type ControlPlane = NonNullable<ClusterSpec['controlPlane']>;
 type Placement = NonNullable<ControlPlane['placement']>;
-type User = NonNullable<ClusterSpec['users']>[number];
 type Addon = NonNullable<ClusterSpec['addons']>[number];
 
 export type DefaultedComponentSpec = {
@@ -532,7 +534,15 @@ export type DefaultedClusterSpec = {
     scheduler: DefaultedComponentSpec;
     etcd: DefaultedEtcdSpec;
   };
-  network: Required<Omit<ClusterNetwork, 'vpc'>> & Pick<ClusterNetwork, 'vpc'>;
+  network: {
+    podCIDR: string;
+    serviceCIDR: string;
+    nodeCIDRMaskSize: number;
+    proxyMode: NonNullable<ClusterNetwork['proxyMode']>;
+    plugin: NonNullable<ClusterNetwork['plugin']>;
+    vpc?: string;
+    clusterDomain: string;
+  };
   certificates: { validity: Duration; renewBefore: Duration; caValidity: Duration };
   users: Array<{ name: string; groups: string[] }>;
   /** Always coredns then kube-proxy, each with a version and enabled set. */
@@ -605,7 +615,7 @@ export function withDefaults(spec: ClusterSpec): DefaultedClusterSpec {
       renewBefore: certificates.renewBefore ?? clusterDefaults.certificates.renewBefore,
       caValidity: certificates.caValidity ?? clusterDefaults.certificates.caValidity,
     },
-    users: (spec.users ?? []).map((user: User) => ({ name: user.name, groups: [...(user.groups ?? [])] })),
+    users: (spec.users ?? []).map((user) => ({ name: user.name, groups: [...(user.groups ?? [])] })),
     addons: defaultAddons(spec.addons, spec.version),
   };
 }

@@ -21,6 +21,7 @@ import type { ImageTarget } from '../runtime/images.ts';
 import type { Executable } from '../runtime/pod-worker.ts';
 import { RestClient, isAlreadyExists } from '../../controller/rest-client.ts';
 import { localRuntimeRbac } from './bootstrap-objects.ts';
+import { startTesseraOperators } from './tessera-operators.ts';
 
 export type MetaClusterOptions = {
   env?: NodeJS.ProcessEnv;
@@ -167,6 +168,8 @@ export async function startMetaCluster(options: MetaClusterOptions = {}): Promis
     // Pods cannot be created before the controller-manager made the namespace's default
     // ServiceAccount; "ready" means a user's first `kubectl run` works.
     await waitFor(() => client.get('/api/v1/namespaces/default/serviceaccounts/default').then(() => true, () => false), 60_000, 'the default ServiceAccount');
+    progress('starting the Tessera operators');
+    const operators = await startTesseraOperators({ admin: client, ca: pki.ca, apiServerUrl: pki.apiServerUrl, log: progress });
     progress(`meta cluster ready: ${config.nodes.length} nodes in ${new Set(config.nodes.map((n) => n.zone)).size} zones`);
 
     return {
@@ -176,6 +179,7 @@ export async function startMetaCluster(options: MetaClusterOptions = {}): Promis
       runtime,
       client,
       stop: async ({ keepPods = false } = {}) => {
+        await operators.stop();
         await runtime.stop();
         if (!keepPods) await terminateRecorded(home.pods, 10_000);
         await stopProcesses();

@@ -40,6 +40,10 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     // The pod IP only (see POD_IP_ENV). Advertised too: kubeadm's choice, and the address the
     // guest's `kubernetes` Endpoints list.
     ['advertise-address', POD_IP],
+    // Guest nodes cannot reach meta-cluster pod IPs, and the API server refuses to publish
+    // loopback ones: the guest's `kubernetes` endpoints are Tessera's business, not the API
+    // server's, so it does not reconcile them itself.
+    ['endpoint-reconciler-type', 'none'],
     ['bind-address', POD_IP],
     ['secure-port', String(API_SERVER_PORT)],
     ['etcd-servers', etcdServersURL(context)],

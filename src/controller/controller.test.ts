@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestApiServer } from '../../test/harness/api-server.ts';
+import { Controller, type ReconcileContext } from './controller.ts';
+import { Informer, type KubeObject } from './informer.ts';
+import { setControllerReference } from './owner-references.ts';
+
+// One real API server for this file.
+const api = await startTestApiServer();
+const configMaps = '/api/v1/namespaces/default/configmaps';
+const secrets = '/api/v1/namespaces/default/secrets';
+
+async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+test('a burst of changes to one object costs few reconciles, and one key never runs twice at once', async () => {
+  const informer = new Informer<KubeObject & { data?: Record<string, string> }>(api.client, configMaps, { labelSelector: 'test=burst' });
+  const reconciles = new Map<string, number>();
+  const inFlight = new Set<string>();
+  let overlapped = false;
+  const controller = new Controller({
+    name: 'burst',
+    workers: 3,
+    reconcile: async (key) => {
+      if (inFlight.has(key)) overlapped = true;
+      inFlight.add(key);
+      reconciles.set(key, (reconciles.get(key) ?? 0) + 1);
+      await sleep(150);
+      inFlight.delete(key);
+    },
+  }).watch(informer);
+  await controller.start();
+  await api.client.create(configMaps, { metadata: { name: 'hot', labels: { test: 'burst' } } });
+  await api.client.create(configMaps, { metadata: { name: 'cold', labels: { test: 'burst' } } });
+  await eventually(() => reconciles.get('default/hot') === 1);
+  for (let i = 0; i < 10; i++) await api.client.patch(`${configMaps}/hot`, { data: { i: String(i) } }, 'merge');
+  await eventually(() => informer.get('default/hot')?.data?.['i'] === '9' && controller.queue.len() === 0 && inFlight.size === 0);
+  await sleep(400);
+  const hot = reconciles.get('default/hot') ?? 0;
+  // Each update is queued while the key is in flight (dirty), so passes run back to back, not per event.
+  assert.ok(hot >= 2 && hot <= 4, `10 updates during slow reconciles cost ${hot - 1} more reconciles, expected 1 to 3`);
+  assert.equal(reconciles.get('default/cold'), 1);
+  assert.equal(overlapped, false, 'the same key ran on two workers at once');
+  await controller.stop();
+  await informer.stop();
+});
+
+test('a failing reconcile is retried with growing backoff and forgotten after success', async () => {
+  const informer = new Informer<KubeObject>(api.client, configMaps, { labelSelector: 'test=backoff' });
+  const attempts: number[] = [];
+  const controller = new Controller({
+    name: 'backoff',
+    reconcile: async () => {
+      attempts.push(performance.now());
+      if (attempts.length <= 5) throw new Error(`attempt ${attempts.length} fails`);
+    },
+  }).watch(informer);
+  await controller.start();
+  await api.client.create(configMaps, { metadata: { name: 'flaky', labels: { test: 'backoff' } } });
+  await eventually(() => attempts.length === 6);
+  const gaps = attempts.slice(1).map((time, i) => time - (attempts[i] as number));
+  // Per-key backoff: 5, 10, 20, 40, 80 ms (timers never fire early; allow 1ms rounding).
+  [5, 10, 20, 40, 80].forEach((expected, i) => assert.ok((gaps[i] as number) >= expected - 1, `retry ${i + 1} came after ${gaps[i]}ms, expected >= ${expected}ms`));
+  assert.ok((gaps[4] as number) > (gaps[0] as number) * 4, `backoff grows: ${gaps.map((gap) => gap.toFixed(1)).join(', ')}`);
+  await eventually(() => controller.queue.numRequeues('default/flaky') === 0);
+  await sleep(200);
+  assert.equal(attempts.length, 6, 'no retries after success');
+  await controller.stop();
+  await informer.stop();
+});
+
+test('requeueAfter reconciles the key again after the delay without an event', async () => {
+  const informer = new Informer<KubeObject>(api.client, configMaps, { labelSelector: 'test=requeue' });
+  const times: number[] = [];
+  const controller = new Controller({
+    name: 'requeue',
+    reconcile: async () => {
+      times.push(performance.now());
+      return times.length === 1 ? { requeueAfter: 300 } : undefined;
+    },
+  }).watch(informer);
+  await controller.start();
+  await api.client.create(configMaps, { metadata: { name: 'renew-me', labels: { test: 'requeue' } } });
+  await eventually(() => times.length === 2);
+  assert.ok((times[1] as number) - (times[0] as number) >= 299, `requeued after ${(times[1] as number) - (times[0] as number)}ms`);
+  await sleep(400);
+  assert.equal(times.length, 2);
+  await controller.stop();
+  await informer.stop();
+});
+
+test('watchOwned maps a change of an owned object to its controller owner key', async () => {
+  const owners = new Informer<KubeObject>(api.client, configMaps, { labelSelector: 'test=owner' });
+  const owned = new Informer<KubeObject>(api.client, secrets, { labelSelector: 'test=owner' });
+  const keys: string[] = [];
+  const controller = new Controller({ name: 'owner', reconcile: async (key) => void keys.push(key) }).watch(owners).watchOwned(owned, 'ConfigMap', { apiGroup: '' });
+  await controller.start();
+  const owner = await api.client.create<KubeObject>(configMaps, { metadata: { name: 'parent', labels: { test: 'owner' } } });
+  await eventually(() => keys.includes('default/parent'));
+  const child = setControllerReference({ ...owner, apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'child', namespace: 'default', labels: { test: 'owner' } } });
+  // The API server accepts the reference as built.
+  const created = await api.client.create<KubeObject>(secrets, child);
+  assert.equal(created.metadata?.ownerReferences?.[0]?.uid, owner.metadata?.uid);
+  await api.client.create(secrets, { metadata: { name: 'orphan', labels: { test: 'owner' } } });
+  keys.length = 0;
+  await api.client.patch(`${secrets}/child`, { stringData: { rotated: 'yes' } }, 'merge');
+  await api.client.patch(`${secrets}/orphan`, { stringData: { rotated: 'yes' } }, 'merge');
+  await eventually(() => keys.length >= 1);
+  await sleep(200);
+  assert.deepEqual(keys, ['default/parent'], 'the owner is reconciled; the orphan maps to nothing');
+  await controller.stop();
+  await owners.stop();
+  await owned.stop();
+});
+
+test('stop waits for the reconcile in flight, aborts its signal, and drops queued keys', async () => {
+  const seen: string[] = [];
+  let abortedDuringReconcile = false;
+  let finishedSlow = false;
+  const controller = new Controller({
+    name: 'stopping',
+    reconcile: async (key: string, context: ReconcileContext) => {
+      seen.push(key);
+      if (key === 'slow') {
+        await sleep(300);
+        abortedDuringReconcile = context.signal.aborted;
+        finishedSlow = true;
+      }
+    },
+  });
+  await controller.start();
+  controller.enqueue('slow');
+  await eventually(() => seen.includes('slow'));
+  controller.enqueue('queued');
+  const started = performance.now();
+  await controller.stop();
+  assert.equal(finishedSlow, true, 'stop returned before the reconcile in flight finished');
+  assert.ok(performance.now() - started >= 200);
+  assert.equal(abortedDuringReconcile, true);
+  assert.deepEqual(seen, ['slow'], 'keys still queued at stop are not reconciled');
+  controller.enqueue('late');
+  await sleep(50);
+  assert.deepEqual(seen, ['slow']);
+});
+
+test('a controller refuses bad settings with the setting named', () => {
+  assert.throws(() => new Controller({ name: 'x', workers: 0, reconcile: async () => {} }), /workers must be a whole number >= 1, got 0/);
+  assert.throws(() => new Controller({ name: '', reconcile: async () => {} }), /name is required/);
+});

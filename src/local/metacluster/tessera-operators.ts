@@ -1,0 +1,91 @@
+// Tessera's own parts on the local meta cluster: the CRDs, the Cluster operator (under its own
+// least-privilege identity, the same ClusterRole deploy/operator ships), and the Cluster network
+// admission webhook. On a real meta cluster the same pieces come from deploy/.
+import { KubeConfig } from '@kubernetes/client-node';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { RestClient, isAlreadyExists, resourcePath } from '../../controller/rest-client.ts';
+import { Logger } from '../../controller/logger.ts';
+import { ClusterOperator } from '../../operators/cluster/operator.ts';
+import { startAdmissionServer } from '../../operators/admission/admission-server.ts';
+import { renderClusterWebhookConfiguration } from '../../operators/admission/webhook-configuration.ts';
+import { issueCertificate } from '../../pki/leaf-certificate.ts';
+import type { KeyPairPem } from '../../pki/certificate-authority.ts';
+
+const deployDirectory = fileURLToPath(new URL('../../../deploy/', import.meta.url));
+export const operatorUser = 'tessera:cluster-operator';
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+
+async function manifests(relative: string): Promise<Manifest[]> {
+  const directory = join(deployDirectory, relative);
+  const files = (await readdir(directory)).filter((file) => file.endsWith('.yaml')).sort();
+  const documents: Manifest[] = [];
+  for (const file of files) for (const document of parseAllDocuments(await readFile(join(directory, file), 'utf8'))) {
+    const value = document.toJSON() as Manifest | null;
+    if (value) documents.push(value);
+  }
+  return documents;
+}
+
+function pathFor(manifest: Manifest): string {
+  const [group, version] = manifest.apiVersion.includes('/') ? (manifest.apiVersion.split('/') as [string, string]) : ['', manifest.apiVersion];
+  const resource: Record<string, string> = {
+    CustomResourceDefinition: 'customresourcedefinitions',
+    ClusterRole: 'clusterroles',
+    ClusterRoleBinding: 'clusterrolebindings',
+    ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
+  };
+  const plural = resource[manifest.kind];
+  if (!plural) throw new Error(`deploy manifest kind ${manifest.kind} is not applied by tessera up`);
+  return resourcePath({ group: group || undefined, version, resource: plural, name: manifest.metadata.name });
+}
+
+export type TesseraOperators = { stop: () => Promise<void> };
+
+export async function startTesseraOperators(options: { admin: RestClient; ca: KeyPairPem; apiServerUrl: string; log: (message: string) => void }): Promise<TesseraOperators> {
+  const { admin, ca } = options;
+  // CRDs, then wait for them to be served.
+  for (const crd of await manifests('crds')) {
+    await admin.apply(pathFor(crd), crd, 'tessera-up', true);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const live = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } }>(pathFor(crd));
+      if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  // The operator's identity: a client certificate for a user bound to deploy/operator's ClusterRole.
+  const role = (await manifests('operator')).find((m) => m.kind === 'ClusterRole');
+  if (!role) throw new Error('deploy/operator has no ClusterRole for the operator');
+  await admin.apply(pathFor(role), role, 'tessera-up', true);
+  const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'tessera-operator-local' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: operatorUser }] };
+  await admin.apply(pathFor(binding), binding, 'tessera-up', true);
+  const certificate = await issueCertificate({ ca, commonName: operatorUser, usages: ['client'], validity: 365 * 24 * 3600 * 1000 });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'meta', server: options.apiServerUrl, caData: Buffer.from(ca.certPem).toString('base64') }],
+    users: [{ name: operatorUser, certData: Buffer.from(certificate.certPem).toString('base64'), keyData: Buffer.from(certificate.keyPem).toString('base64') }],
+    contexts: [{ name: 'operator', cluster: 'meta', user: operatorUser }],
+    currentContext: 'operator',
+  });
+  const logger = new Logger({ write: (line) => options.log(`cluster-operator ${line}`), bindings: { controller: 'cluster' } });
+  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger });
+  await operator.start();
+
+  // Admission for Cluster networks, served on loopback, called by the API server.
+  const serving = await issueCertificate({ ca, commonName: 'tessera-admission', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 365 * 24 * 3600 * 1000 });
+  const server = await startAdmissionServer({ host: '127.0.0.1', port: 0, certPem: serving.certPem, keyPem: serving.keyPem, clusters: () => operator.caches.clusters.list(), onError: (error) => options.log(`admission: ${(error as Error).message}`) });
+  const webhook = renderClusterWebhookConfiguration({ url: `https://127.0.0.1:${server.port}` }, ca.certPem) as Manifest;
+  await admin.apply(pathFor(webhook), webhook, 'tessera-up', true).catch(async (error: unknown) => {
+    if (!isAlreadyExists(error)) throw error;
+  });
+  options.log(`Cluster operator running as ${operatorUser}; admission webhook on 127.0.0.1:${server.port}`);
+  return {
+    stop: async () => {
+      await operator.stop();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { renderApiServerDeployment } from './apiserver-deployment.ts';
+import { initialEtcdMembers } from './etcd-member.ts';
+import { renderContext, type RenderContext } from './render-context.ts';
+
+function contextFor(spec: Partial<ClusterSpec> = {}): RenderContext {
+  const full: ClusterSpec = { version: '1.37.2', ...spec };
+  const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid: 'u-1' }, spec: full };
+  const defaulted = withDefaults(full);
+  return renderContext({ cluster, spec: defaulted, certificateChecksum: 'checksum-1', etcdMembers: initialEtcdMembers('shop', defaulted.mode) });
+}
+
+const containerOf = (deployment: V1Deployment) => deployment.spec?.template.spec?.containers[0];
+function flag(deployment: V1Deployment, name: string): string[] {
+  return (containerOf(deployment)?.args ?? []).filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
+}
+
+/** Every file the pod's mounts provide, as `path -> "secret/key"`. */
+function mountedFiles(deployment: V1Deployment): Map<string, string> {
+  const files = new Map<string, string>();
+  const pod = deployment.spec?.template.spec;
+  for (const mount of containerOf(deployment)?.volumeMounts ?? []) {
+    const volume = pod?.volumes?.find((candidate) => candidate.name === mount.name);
+    const sources = volume?.projected?.sources?.map((source) => source.secret) ?? [volume?.secret && { name: volume.secret.secretName, items: volume.secret.items }];
+    for (const secret of sources) {
+      for (const item of secret?.items ?? []) files.set(`${mount.mountPath}/${item.path}`, `${secret?.name}/${item.key}`);
+    }
+  }
+  return files;
+}
+
+test('Standard runs three API servers spread over zones, replacing one at a time', () => {
+  const deployment = renderApiServerDeployment(contextFor());
+  assert.equal(deployment.metadata?.name, 'shop-kube-apiserver');
+  assert.equal(deployment.spec?.replicas, 3);
+  assert.deepEqual(deployment.spec?.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 1 } });
+  assert.deepEqual(
+    deployment.spec?.template.spec?.topologySpreadConstraints?.map((c) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable]),
+    [
+      ['topology.kubernetes.io/zone', 1, 'DoNotSchedule'],
+      ['kubernetes.io/hostname', 1, 'ScheduleAnyway'],
+    ],
+  );
+  assert.deepEqual(deployment.spec?.selector, { matchLabels: { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'kube-apiserver' } });
+});
+
+test('Minimal runs one API server and starts its replacement before stopping it', () => {
+  const deployment = renderApiServerDeployment(contextFor({ mode: 'Minimal' }));
+  assert.equal(deployment.spec?.replicas, 1);
+  assert.deepEqual(deployment.spec?.strategy?.rollingUpdate, { maxUnavailable: 0, maxSurge: 1 });
+});
+
+test('without spreadAcrossZones zone spreading is only preferred', () => {
+  const deployment = renderApiServerDeployment(contextFor({ controlPlane: { placement: { spreadAcrossZones: false } } }));
+  assert.equal(deployment.spec?.template.spec?.topologySpreadConstraints?.[0]?.whenUnsatisfiable, 'ScheduleAnyway');
+});
+
+test('the API server binds and advertises its pod IP only, on 6443', () => {
+  const deployment = renderApiServerDeployment(contextFor());
+  assert.deepEqual(flag(deployment, 'bind-address'), ['$(POD_IP)']);
+  assert.deepEqual(flag(deployment, 'advertise-address'), ['$(POD_IP)']);
+  assert.deepEqual(flag(deployment, 'secure-port'), ['6443']);
+  assert.deepEqual(containerOf(deployment)?.env, [{ name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } }]);
+  for (const arg of containerOf(deployment)?.args ?? []) assert.doesNotMatch(arg, /0\.0\.0\.0|127\.0\.0\.1|localhost/, arg);
+});
+
+test('the API server stores in etcd through <c>-etcd-client and knows the guest network', () => {
+  const deployment = renderApiServerDeployment(contextFor({ network: { serviceCIDR: '10.100.0.0/16', clusterDomain: 'shop.internal' } }));
+  assert.deepEqual(flag(deployment, 'etcd-servers'), ['https://shop-etcd-client.team-a.svc.cluster.local:2379']);
+  assert.deepEqual(flag(deployment, 'service-cluster-ip-range'), ['10.100.0.0/16']);
+  assert.deepEqual(flag(deployment, 'service-account-issuer'), ['https://kubernetes.default.svc.shop.internal']);
+  assert.deepEqual(flag(deployment, 'authorization-mode'), ['Node,RBAC']);
+  assert.deepEqual(flag(deployment, 'enable-bootstrap-token-auth'), ['true']);
+  assert.deepEqual(flag(deployment, 'allow-privileged'), ['true']);
+  assert.deepEqual(flag(deployment, 'kubelet-preferred-address-types'), ['InternalIP,ExternalIP,Hostname']);
+  assert.deepEqual(flag(deployment, 'requestheader-allowed-names'), ['front-proxy-client']);
+  assert.deepEqual(flag(deployment, 'requestheader-username-headers'), ['X-Remote-User']);
+});
+
+test('every certificate flag names a file projected from the PKI Secrets, and no CA key is among them', () => {
+  const deployment = renderApiServerDeployment(contextFor());
+  const files = mountedFiles(deployment);
+  const expected: Record<string, string> = {
+    'client-ca-file': 'shop-ca/tls.crt',
+    'tls-cert-file': 'shop-apiserver/tls.crt',
+    'tls-private-key-file': 'shop-apiserver/tls.key',
+    'kubelet-client-certificate': 'shop-apiserver-kubelet-client/tls.crt',
+    'kubelet-client-key': 'shop-apiserver-kubelet-client/tls.key',
+    'etcd-cafile': 'shop-apiserver-etcd-client/ca.crt',
+    'etcd-certfile': 'shop-apiserver-etcd-client/tls.crt',
+    'etcd-keyfile': 'shop-apiserver-etcd-client/tls.key',
+    'requestheader-client-ca-file': 'shop-front-proxy-ca/tls.crt',
+    'proxy-client-cert-file': 'shop-front-proxy-client/tls.crt',
+    'proxy-client-key-file': 'shop-front-proxy-client/tls.key',
+    'service-account-key-file': 'shop-sa/sa.pub',
+    'service-account-signing-key-file': 'shop-sa/sa.key',
+  };
+  for (const [name, source] of Object.entries(expected)) {
+    const [path] = flag(deployment, name);
+    assert.ok(path?.startsWith('/etc/kubernetes/pki/'), `${name}=${path}`);
+    assert.equal(files.get(path ?? ''), source, name);
+  }
+  assert.ok(![...files.values()].some((source) => /-ca\/tls\.key$/.test(source)), 'no CA private key in the API server');
+  assert.deepEqual(containerOf(deployment)?.volumeMounts, [{ name: 'pki', mountPath: '/etc/kubernetes/pki', readOnly: true }]);
+});
+
+test('extraArgs override a rendered flag instead of duplicating it, and add new ones', () => {
+  const deployment = renderApiServerDeployment(contextFor({ controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'Node,RBAC,Webhook', 'max-requests-inflight': '800' } } } }));
+  assert.deepEqual(flag(deployment, 'authorization-mode'), ['Node,RBAC,Webhook']);
+  assert.deepEqual(flag(deployment, 'max-requests-inflight'), ['800']);
+});
+
+test('a version override changes the image', () => {
+  assert.equal(containerOf(renderApiServerDeployment(contextFor({ controlPlane: { apiServer: { version: '1.36.3' } } })))?.image, 'registry.k8s.io/kube-apiserver:v1.36.3');
+  assert.equal(containerOf(renderApiServerDeployment(contextFor()))?.image, 'registry.k8s.io/kube-apiserver:v1.37.2');
+});
+
+test('readiness is /readyz and liveness /livez over HTTPS on the serving port', () => {
+  const container = containerOf(renderApiServerDeployment(contextFor()));
+  assert.deepEqual(
+    [container?.startupProbe, container?.readinessProbe, container?.livenessProbe].map((probe) => [probe?.httpGet?.path, probe?.httpGet?.port, probe?.httpGet?.scheme]),
+    [
+      ['/livez', 'https', 'HTTPS'],
+      ['/readyz', 'https', 'HTTPS'],
+      ['/livez', 'https', 'HTTPS'],
+    ],
+  );
+  assert.deepEqual(container?.ports, [{ name: 'https', containerPort: 6443, protocol: 'TCP' }]);
+});
+
+test('resources, placement and the certificate checksum reach the pod template', () => {
+  const deployment = renderApiServerDeployment(
+    contextFor({
+      controlPlane: {
+        apiServer: { resources: { requests: { cpu: '2', memory: '4Gi' } } },
+        placement: { nodeSelector: { 'tessera.dev/role': 'master' }, tolerations: [{ key: 'tessera.dev/master', operator: 'Exists' }] },
+      },
+    }),
+  );
+  const template = deployment.spec?.template;
+  assert.deepEqual(containerOf(deployment)?.resources, { requests: { cpu: '2', memory: '4Gi' } });
+  assert.deepEqual(template?.spec?.nodeSelector, { 'tessera.dev/role': 'master' });
+  assert.deepEqual(template?.spec?.tolerations, [{ key: 'tessera.dev/master', operator: 'Exists' }]);
+  assert.equal(template?.metadata?.annotations?.['tessera.dev/certificates-checksum'], 'checksum-1');
+  assert.deepEqual(template?.metadata?.labels, { 'tessera.dev/cluster': 'shop', 'app.kubernetes.io/managed-by': 'tessera', 'tessera.dev/component': 'kube-apiserver' });
+  assert.deepEqual(containerOf(renderApiServerDeployment(contextFor()))?.resources, { requests: { cpu: '250m' } }, 'kubeadm default');
+});

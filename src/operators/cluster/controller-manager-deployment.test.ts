@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { renderControllerManagerDeployment } from './controller-manager-deployment.ts';
+import { initialEtcdMembers } from './etcd-member.ts';
+import { renderContext, type RenderContext } from './render-context.ts';
+
+function contextFor(spec: Partial<ClusterSpec> = {}): RenderContext {
+  const full: ClusterSpec = { version: '1.37.2', ...spec };
+  const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid: 'u-1' }, spec: full };
+  const defaulted = withDefaults(full);
+  return renderContext({ cluster, spec: defaulted, certificateChecksum: 'checksum-1', etcdMembers: initialEtcdMembers('shop', defaulted.mode) });
+}
+
+const containerOf = (deployment: V1Deployment) => deployment.spec?.template.spec?.containers[0];
+function flag(deployment: V1Deployment, name: string): string[] {
+  return (containerOf(deployment)?.args ?? []).filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
+}
+
+/** Every file the pod's mounts provide, as `path -> "secret/key"`. */
+function mountedFiles(deployment: V1Deployment): Map<string, string> {
+  const files = new Map<string, string>();
+  const pod = deployment.spec?.template.spec;
+  for (const mount of containerOf(deployment)?.volumeMounts ?? []) {
+    const volume = pod?.volumes?.find((candidate) => candidate.name === mount.name);
+    const sources = volume?.projected?.sources?.map((source) => source.secret) ?? [volume?.secret && { name: volume.secret.secretName, items: volume.secret.items }];
+    for (const secret of sources) {
+      for (const item of secret?.items ?? []) files.set(`${mount.mountPath}/${item.path}`, `${secret?.name}/${item.key}`);
+    }
+  }
+  return files;
+}
+
+test('three leader-elected controller-managers in Standard, one in Minimal', () => {
+  const standard = renderControllerManagerDeployment(contextFor());
+  assert.equal(standard.metadata?.name, 'shop-kube-controller-manager');
+  assert.equal(standard.spec?.replicas, 3);
+  assert.deepEqual(flag(standard, 'leader-elect'), ['true']);
+  assert.equal(renderControllerManagerDeployment(contextFor({ mode: 'Minimal' })).spec?.replicas, 1);
+});
+
+test('it binds its secure port to the pod IP only', () => {
+  const deployment = renderControllerManagerDeployment(contextFor());
+  assert.deepEqual(flag(deployment, 'bind-address'), ['$(POD_IP)']);
+  assert.deepEqual(flag(deployment, 'secure-port'), ['10257']);
+  for (const arg of containerOf(deployment)?.args ?? []) assert.doesNotMatch(arg, /0\.0\.0\.0|127\.0\.0\.1|localhost/, arg);
+});
+
+test('kubeconfig, signing CA and service-account key come from the named Secrets', () => {
+  const deployment = renderControllerManagerDeployment(contextFor());
+  const files = mountedFiles(deployment);
+  const expected: Record<string, string> = {
+    kubeconfig: 'shop-controller-manager-kubeconfig/kubeconfig',
+    'authentication-kubeconfig': 'shop-controller-manager-kubeconfig/kubeconfig',
+    'authorization-kubeconfig': 'shop-controller-manager-kubeconfig/kubeconfig',
+    'cluster-signing-cert-file': 'shop-ca/tls.crt',
+    'cluster-signing-key-file': 'shop-ca/tls.key',
+    'root-ca-file': 'shop-ca/tls.crt',
+    'client-ca-file': 'shop-ca/tls.crt',
+    'requestheader-client-ca-file': 'shop-front-proxy-ca/tls.crt',
+    'service-account-private-key-file': 'shop-sa/sa.key',
+  };
+  for (const [name, source] of Object.entries(expected)) {
+    const [path] = flag(deployment, name);
+    assert.equal(files.get(path ?? ''), source, `${name}=${path}`);
+  }
+});
+
+test('node CIDRs come from the pod CIDR, allocated when the network plugin needs them', () => {
+  const flannel = renderControllerManagerDeployment(contextFor({ network: { podCIDR: '10.32.0.0/12', nodeCIDRMaskSize: 25, serviceCIDR: '10.96.0.0/16', plugin: 'flannel' } }));
+  assert.deepEqual(flag(flannel, 'cluster-cidr'), ['10.32.0.0/12']);
+  assert.deepEqual(flag(flannel, 'node-cidr-mask-size'), ['25']);
+  assert.deepEqual(flag(flannel, 'service-cluster-ip-range'), ['10.96.0.0/16']);
+  assert.deepEqual(flag(flannel, 'allocate-node-cidrs'), ['true']);
+  assert.deepEqual(flag(renderControllerManagerDeployment(contextFor({ network: { plugin: 'calico' } })), 'allocate-node-cidrs'), ['false']);
+  assert.deepEqual(flag(renderControllerManagerDeployment(contextFor()), 'allocate-node-cidrs'), ['false']);
+});
+
+test('bootstrap-token controllers run and controllers use their own service accounts', () => {
+  const deployment = renderControllerManagerDeployment(contextFor());
+  assert.deepEqual(flag(deployment, 'controllers'), ['*,bootstrapsigner,tokencleaner']);
+  assert.deepEqual(flag(deployment, 'use-service-account-credentials'), ['true']);
+  assert.deepEqual(flag(deployment, 'cluster-name'), ['shop']);
+});
+
+test('extraArgs override a rendered flag, a version override changes the image, resources propagate', () => {
+  const deployment = renderControllerManagerDeployment(
+    contextFor({ controlPlane: { controllerManager: { version: '1.36.3', extraArgs: { controllers: '*,-ttl', 'terminated-pod-gc-threshold': '100' }, resources: { requests: { cpu: '1' } } } } }),
+  );
+  assert.deepEqual(flag(deployment, 'controllers'), ['*,-ttl']);
+  assert.deepEqual(flag(deployment, 'terminated-pod-gc-threshold'), ['100']);
+  assert.equal(containerOf(deployment)?.image, 'registry.k8s.io/kube-controller-manager:v1.36.3');
+  assert.deepEqual(containerOf(deployment)?.resources, { requests: { cpu: '1' } });
+});
+
+test('probes hit /healthz over HTTPS; the pod template carries the certificate checksum', () => {
+  const deployment = renderControllerManagerDeployment(contextFor());
+  const container = containerOf(deployment);
+  for (const probe of [container?.startupProbe, container?.readinessProbe, container?.livenessProbe]) {
+    assert.deepEqual(probe?.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  }
+  assert.deepEqual(container?.ports, [{ name: 'https', containerPort: 10257, protocol: 'TCP' }]);
+  assert.equal(deployment.spec?.template.metadata?.annotations?.['tessera.dev/certificates-checksum'], 'checksum-1');
+});

@@ -1,0 +1,65 @@
+// The Cluster operator process: shared informers over Clusters and the objects they own, one
+// controller keyed by Cluster, the reconciler. It runs in-process with `tessera up` and as a
+// Deployment (deploy/operator) on any real meta cluster; nothing here knows which.
+import type { V1Pod, V1Service, V1Secret, V1PersistentVolumeClaim, V1Deployment } from '@kubernetes/client-node';
+import type { Cluster } from '../../api/v1alpha1/cluster.ts';
+import { Informer, type KubeObject } from '../../controller/informer.ts';
+import type { RestClient } from '../../controller/rest-client.ts';
+import { Controller } from '../../controller/controller.ts';
+import { EventRecorder } from '../../controller/events.ts';
+import type { Logger } from '../../controller/logger.ts';
+import type { ControllerMetrics } from '../../controller/metrics.ts';
+import { ClusterReconciler, type ClusterCaches } from './reconciler.ts';
+import { CLUSTER_LABEL } from './names.ts';
+
+export type ClusterOperatorOptions = {
+  client: RestClient;
+  logger: Logger;
+  metrics?: ControllerMetrics;
+  workers?: number;
+  metaClusterDomain?: string;
+};
+
+export class ClusterOperator {
+  readonly caches: ClusterCaches;
+  readonly reconciler: ClusterReconciler;
+  readonly controller: Controller;
+
+  constructor(options: ClusterOperatorOptions) {
+    const { client, logger } = options;
+    const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
+    const ownedBy = { labelSelector: CLUSTER_LABEL, onError };
+    this.caches = {
+      clusters: new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError }),
+      pods: new Informer<V1Pod>(client, '/api/v1/pods', ownedBy),
+      services: new Informer<V1Service>(client, '/api/v1/services', ownedBy),
+      secrets: new Informer<V1Secret>(client, '/api/v1/secrets', ownedBy),
+      claims: new Informer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', ownedBy),
+      deployments: new Informer<V1Deployment>(client, '/apis/apps/v1/deployments', ownedBy),
+    };
+    const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
+    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, metaClusterDomain: options.metaClusterDomain });
+    this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
+    // Owned objects carry the Cluster's name as a label: map them to their Cluster's key.
+    const toCluster = (object: KubeObject) => {
+      const name = object.metadata?.labels?.[CLUSTER_LABEL];
+      return name ? [`${object.metadata?.namespace}/${name}`] : [];
+    };
+    this.controller.watch(this.caches.clusters);
+    for (const informer of [this.caches.pods, this.caches.services, this.caches.secrets, this.caches.claims, this.caches.deployments] as Informer<KubeObject>[]) this.controller.watch(informer, toCluster);
+  }
+
+  private informers(): { start(): Promise<void>; stop(): Promise<void> }[] {
+    return Object.values(this.caches);
+  }
+
+  /** Starts the informers (the controller waits for their first list) and the workers. */
+  async start(): Promise<void> {
+    await this.controller.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.controller.stop();
+    await Promise.all(this.informers().map((informer) => informer.stop()));
+  }
+}

@@ -1,0 +1,42 @@
+// Writing owned objects: server-side apply under the operator's field manager, and only when the
+// live object (from the informer cache) differs from the desired one, so a converged guest
+// costs no writes. "Differs" means some field we set has another value; fields the API server
+// defaults or other managers own are not ours to compare.
+import type { RestClient } from '../../controller/rest-client.ts';
+import { resourcePath } from '../../controller/rest-client.ts';
+
+export const fieldManager = 'tessera-cluster-operator';
+
+type Object = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+
+const resources: Record<string, { group?: string; version: string; resource: string }> = {
+  'v1/Pod': { version: 'v1', resource: 'pods' },
+  'v1/Service': { version: 'v1', resource: 'services' },
+  'v1/Secret': { version: 'v1', resource: 'secrets' },
+  'v1/PersistentVolumeClaim': { version: 'v1', resource: 'persistentvolumeclaims' },
+  'apps/v1/Deployment': { group: 'apps', version: 'v1', resource: 'deployments' },
+};
+
+export function pathOf(object: Object): string {
+  const resource = resources[`${object.apiVersion}/${object.kind}`];
+  if (!resource) throw new Error(`no resource path known for ${object.apiVersion} ${object.kind}`);
+  return resourcePath({ ...resource, namespace: object.metadata?.namespace, name: object.metadata?.name });
+}
+
+/** True when every field set in `desired` has the same value in `live`. */
+export function isSubset(desired: unknown, live: unknown): boolean {
+  if (desired === undefined) return true;
+  if (desired === null || typeof desired !== 'object') return desired === live;
+  if (Array.isArray(desired)) {
+    return Array.isArray(live) && desired.length === live.length && desired.every((item, index) => isSubset(item, live[index]));
+  }
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+  return Object.entries(desired as Record<string, unknown>).every(([key, value]) => isSubset(value, (live as Record<string, unknown>)[key]));
+}
+
+/** Applies `desired` unless `live` already matches it; returns the object the server returned, or `live`. */
+export async function applyIfChanged<T>(client: RestClient, desired: Object, live: T | undefined): Promise<{ object: T; written: boolean }> {
+  if (live !== undefined && isSubset(desired, live)) return { object: live, written: false };
+  const object = await client.apply<T>(pathOf(desired), desired, fieldManager, true);
+  return { object, written: true };
+}
