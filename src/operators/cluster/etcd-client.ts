@@ -1,6 +1,7 @@
 // Talks to a guest's etcd through its JSON gateway (the HTTP face of etcd's gRPC API) with the
 // operator's client certificate: member list, add and remove, and per-member health.
 import { request } from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 
 export type EtcdMember = { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
 
@@ -28,8 +29,8 @@ export class EtcdClusterClient {
           ca: this.tls.caPem,
           cert: this.tls.certPem,
           key: this.tls.keyPem,
-          servername: this.servername,
-          checkServerIdentity: this.servername ? undefined : () => undefined,
+          // Dialled by IP (a Service ClusterIP): check the certificate against the Service's name.
+          ...(this.servername ? { servername: this.servername, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(this.servername ?? '', cert) } : {}),
           timeout: timeoutMs,
           agent: false,
           headers: payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {},

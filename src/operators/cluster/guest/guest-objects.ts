@@ -1,5 +1,6 @@
 // Everything Tessera keeps inside one guest, once its API answers: the join machinery (bootstrap
 // RBAC, cluster-info, the current bootstrap token) and the enabled addons.
+import { renderUserGroupBindings } from './user-groups.ts';
 import { renderAddons } from './addons/addon-set.ts';
 import { renderBootstrapRbac } from './bootstrap-rbac.ts';
 import { renderBootstrapTokenSecret, type BootstrapToken } from './bootstrap-token.ts';
@@ -8,5 +9,5 @@ import type { GuestClusterSpec, GuestEndpoint } from './guest-cluster-spec.ts';
 import type { GuestObject } from './guest-object.ts';
 
 export function renderGuestObjects(spec: GuestClusterSpec, endpoint: GuestEndpoint, token: BootstrapToken): GuestObject[] {
-  return [...renderBootstrapRbac(), renderClusterInfo(endpoint), renderBootstrapTokenSecret(token), ...renderAddons(spec, endpoint)];
+  return [...renderBootstrapRbac(), ...renderUserGroupBindings(), renderClusterInfo(endpoint), renderBootstrapTokenSecret(token), ...renderAddons(spec, endpoint)];
 }
