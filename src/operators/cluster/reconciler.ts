@@ -134,17 +134,19 @@ export class ClusterReconciler {
     const firstContext = this.context(cluster, spec, 'not-yet-issued', members, undefined);
     const services = new Map(owned(caches.services, cluster).map((s) => [s.metadata?.name ?? '', s]));
     let apiServerIP = services.get(apiServerServiceName(name))?.spec?.clusterIP;
+    let etcdClientIP = services.get(etcdClientServiceName(name))?.spec?.clusterIP;
     for (const desired of [renderEtcdPeerService(firstContext), renderEtcdClientService(firstContext), renderApiServerService({ ...firstContext, apiServerServiceIP: apiServerIP }), renderApiServerInternalService(firstContext)]) {
       const result = await applyIfChanged<V1Service>(client, desired, services.get(desired.metadata?.name ?? ''));
       this.countWrite(key, result.written);
       if (desired.metadata?.name === apiServerServiceName(name)) apiServerIP = result.object.spec?.clusterIP;
+      if (desired.metadata?.name === etcdClientServiceName(name)) etcdClientIP = result.object.spec?.clusterIP;
     }
     if (!apiServerIP) return { requeueAfter: 1000 };
     const endpoint = `https://${apiServerIP}:${API_SERVER_PORT}`;
 
     // PKI.
     const secrets = new Map(owned(caches.secrets, cluster).map((s) => [s.metadata?.name ?? '', s]));
-    const certificateSet = buildCertificateSet({ cluster, apiServerClusterIP: apiServerIP, endpoint, etcdMemberNames: members.map((m) => m.name), metaClusterDomain: this.options.metaClusterDomain });
+    const certificateSet = buildCertificateSet({ cluster, apiServerClusterIP: apiServerIP, etcdClientClusterIP: etcdClientIP, endpoint, etcdMemberNames: members.map((m) => m.name), metaClusterDomain: this.options.metaClusterDomain });
     let pki;
     try {
       pki = await reconcileCertificateSecrets({ cluster, set: certificateSet, existing: secrets, now, ...certificateLifetimesOf(cluster) });

@@ -48,6 +48,8 @@ export type CertificateSetInput = {
    * `https://<c>-kube-apiserver.<ns>.svc:6443`; its host also joins the serving cert's SANs.
    */
   endpoint: string;
+  /** ClusterIP of the meta-cluster Service `<c>-etcd-client`, added to each member's SANs. */
+  etcdClientClusterIP?: string;
   /** Names of the etcd members, `<c>-etcd-<i>`: one serving+peer certificate each. */
   etcdMemberNames: readonly string[];
   /** More DNS names or IP addresses for the apiserver serving cert (a load balancer, an external name). */
@@ -178,7 +180,8 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
           serviceDnsName(etcdClientServiceName(c), ns, metaDomain),
           'localhost',
         ],
-        ipAddresses: ['127.0.0.1'],
+        // The client Service's ClusterIP, when known, so tools (etcdctl) can dial it directly.
+        ipAddresses: ['127.0.0.1', ...(input.etcdClientClusterIP ? [input.etcdClientClusterIP] : [])],
       }),
     );
   });

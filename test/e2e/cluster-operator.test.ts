@@ -1,0 +1,177 @@
+// End to end: `Cluster` objects on the local meta cluster become real guest control planes.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
+import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
+import { probeReadyz, credentialsFromKubeconfig } from '../../src/operators/cluster/guest-access.ts';
+
+type Condition = { type: string; status: string; reason: string; message: string };
+type ClusterObject = { metadata: { name: string }; status?: { phase?: string; endpoint?: string; adminKubeconfigSecret?: string; conditions?: Condition[]; etcdMembers?: { name: string; id?: string; ready: boolean }[] } };
+type Pod = { metadata: { name: string }; spec: { nodeName: string }; status: { podIP?: string } };
+type List<T> = { items: T[] };
+
+const cluster = await MetaClusterCli.create(4);
+after(() => cluster.destroy());
+const binaries = await ensureBinaries({ components: ['kubectl', 'etcdctl'] });
+
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => execFile(command, args, { timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })));
+}
+
+const isReady = (c: ClusterObject | undefined) => c?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+
+async function waitReady(name: string, timeoutMs = 180_000): Promise<ClusterObject> {
+  return eventually(`Cluster ${name} Ready`, async () => {
+    const object = await cluster.kubectlJson<ClusterObject>('get', 'cluster', name);
+    return isReady(object) ? object : undefined;
+  }, timeoutMs, 500);
+}
+
+async function secretData(name: string, key: string): Promise<string> {
+  const secret = await cluster.kubectlJson<{ data: Record<string, string> }>('get', 'secret', name);
+  return Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
+}
+
+async function guestKubeconfig(secretName: string): Promise<string> {
+  const path = join(cluster.home, `${secretName}.kubeconfig`);
+  await writeFile(path, await secretData(secretName, 'kubeconfig'));
+  return path;
+}
+
+const guestKubectl = (kubeconfig: string, ...args: string[]) => run(binaries.kubectl, ['--kubeconfig', kubeconfig, ...args]);
+
+test('the meta cluster starts with the Cluster CRD and operator', async () => {
+  const up = await cluster.tessera(['up', '--detach']);
+  assert.equal(up.code, 0, up.stderr + up.stdout);
+  assert.match(up.stdout, /Cluster operator running/);
+  await cluster.kubectl('get', 'crd', 'clusters.tessera.dev');
+});
+
+test('a Minimal Cluster becomes a guest whose API answers, with an admin and a view-only user', async () => {
+  await cluster.kubectl('apply', '-f', new URL('../../examples/cluster-minimal.yaml', import.meta.url).pathname);
+  const ready = await waitReady('minimal');
+  assert.equal(ready.status?.phase, 'Ready');
+  const adminSecret = ready.status?.adminKubeconfigSecret ?? '';
+  assert.ok(adminSecret, 'status names the admin kubeconfig Secret');
+  const admin = await guestKubeconfig(adminSecret);
+  const readyz = await guestKubectl(admin, 'get', '--raw', '/readyz');
+  assert.equal(readyz.stdout.trim(), 'ok', readyz.stderr);
+  assert.equal((await guestKubectl(admin, 'create', 'namespace', 'team-a')).code, 0);
+  const auditor = await guestKubeconfig('minimal-user-auditor-kubeconfig');
+  const denied = await guestKubectl(auditor, 'create', 'namespace', 'team-b');
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /forbidden/);
+  assert.equal((await guestKubectl(auditor, 'get', 'namespace', 'team-a')).code, 0, 'viewers can read');
+  for (const type of ['EtcdReady', 'APIServerAvailable', 'ControlPlaneReady', 'CertificatesValid', 'AddonsReady']) {
+    assert.ok(ready.status?.conditions?.some((c) => c.type === type && c.status === 'True'), `${type} is True`);
+  }
+});
+
+test('bad input is rejected by the API server naming the field, and nothing is created for it', async () => {
+  const patch = await cluster.tessera(['kubectl', '--', 'patch', 'cluster', 'minimal', '--type=merge', '-p', '{"spec":{"network":{"podCIDR":"10.99.0.0/16"}}}']);
+  assert.notEqual(patch.code, 0);
+  assert.match(patch.stderr, /spec\.network\.podCIDR/);
+  const file = join(cluster.home, 'bad-version.yaml');
+  await writeFile(file, 'apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: badversion}\nspec: {version: "v1.37"}\n');
+  const create = await cluster.tessera(['kubectl', '--', 'apply', '-f', file]);
+  assert.notEqual(create.code, 0);
+  assert.match(create.stderr, /spec\.version/);
+  const leftovers = await cluster.kubectl('get', 'all,secrets,pvc', '-l', 'tessera.dev/cluster=badversion', '-o', 'name');
+  assert.equal(leftovers.trim(), '');
+});
+
+test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member replaced without losing the guest or its data', async () => {
+  await cluster.kubectl('apply', '-f', new URL('../../examples/cluster-standard.yaml', import.meta.url).pathname);
+  const ready = await waitReady('standard', 240_000);
+  const admin = await guestKubeconfig(ready.status?.adminKubeconfigSecret ?? '');
+  const credentials = credentialsFromKubeconfig(await secretData(ready.status?.adminKubeconfigSecret ?? '', 'kubeconfig'));
+
+  // etcdctl member list through the operator's client certificate.
+  const clientIP = (await cluster.kubectlJson<{ spec: { clusterIP: string } }>('get', 'service', 'standard-etcd-client')).spec.clusterIP;
+  const tlsDir = cluster.home;
+  for (const key of ['ca.crt', 'tls.crt', 'tls.key']) await writeFile(join(tlsDir, `etcd-${key}`), await secretData('standard-etcd-operator-client', key));
+  const etcdctl = (...args: string[]) => run(binaries.etcdctl, [`--endpoints=https://${clientIP}:2379`, `--cacert=${join(tlsDir, 'etcd-ca.crt')}`, `--cert=${join(tlsDir, 'etcd-tls.crt')}`, `--key=${join(tlsDir, 'etcd-tls.key')}`, ...args]);
+  const members = await etcdctl('member', 'list', '-w', 'json');
+  assert.equal(members.code, 0, members.stderr);
+  const names = (JSON.parse(members.stdout) as { members: { name: string }[] }).members.map((m) => m.name).sort();
+  assert.deepEqual(names, ['standard-etcd-0', 'standard-etcd-1', 'standard-etcd-2']);
+
+  const apiPods = (await cluster.kubectlJson<List<Pod>>('get', 'pods', '-l', 'tessera.dev/cluster=standard,tessera.dev/component=kube-apiserver')).items;
+  const nodes = (await cluster.kubectlJson<List<{ metadata: { name: string; labels: Record<string, string> } }>>('get', 'nodes')).items;
+  const zoneOf = new Map(nodes.map((n) => [n.metadata.name, n.metadata.labels['topology.kubernetes.io/zone']]));
+  assert.deepEqual(apiPods.map((p) => zoneOf.get(p.spec.nodeName)).sort(), ['zone-a', 'zone-b', 'zone-c']);
+
+  for (let i = 0; i < 20; i++) assert.equal((await guestKubectl(admin, 'create', 'configmap', `key-${i}`, `--from-literal=value=${i}`)).code, 0);
+
+  // Watch /readyz through the Service the whole time.
+  const failures: string[] = [];
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const result = await probeReadyz(ready.status?.endpoint ?? '', credentials);
+      if (!result.ready) failures.push(result.detail);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+
+  // 1. Kill one member's process: the runtime restarts it.
+  const member1 = await cluster.kubectlJson<Pod>('get', 'pod', 'standard-etcd-1');
+  const listing = await run('ss', ['-ltnpH', `src ${member1.status.podIP}:2379`]);
+  const pid = Number(/pid=(\d+)/.exec(listing.stdout)?.[1]);
+  assert.ok(pid > 0, listing.stdout);
+  process.kill(pid, 'SIGKILL');
+  await eventually('standard-etcd-1 restarted and ready', async () => {
+    const pod = await cluster.kubectlJson<{ status: { containerStatuses?: { restartCount: number; ready: boolean }[] } }>('get', 'pod', 'standard-etcd-1');
+    return (pod.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && pod.status.containerStatuses?.[0]?.ready;
+  }, 90_000);
+
+  // 2. Delete a member's pod and its volume: it is removed and added again under its name.
+  const before = (JSON.parse((await etcdctl('member', 'list', '-w', 'json')).stdout) as { members: { name: string; ID: number }[] }).members.find((m) => m.name === 'standard-etcd-2');
+  await cluster.kubectl('delete', 'pod', 'standard-etcd-2', '--wait=false');
+  await cluster.kubectl('delete', 'pvc', 'standard-etcd-2-data', '--wait=false');
+  await eventually('standard-etcd-2 replaced with a new member id and healthy', async () => {
+    const list = await etcdctl('member', 'list', '-w', 'json');
+    if (list.code !== 0) return undefined;
+    const again = (JSON.parse(list.stdout) as { members: { name: string; ID: number }[] }).members.find((m) => m.name === 'standard-etcd-2');
+    if (!again || again.ID === before?.ID) return undefined;
+    const health = await etcdctl('endpoint', 'health', '--cluster');
+    return health.code === 0 ? again : undefined;
+  }, 180_000, 1000);
+  await waitReady('standard');
+  watching = false;
+  await watcher;
+  assert.deepEqual(failures, [], 'the guest answered /readyz throughout');
+
+  const configMaps = await guestKubectl(admin, 'get', 'configmaps', '-o', 'name');
+  for (let i = 0; i < 20; i++) assert.match(configMaps.stdout, new RegExp(`configmap/key-${i}\\n`));
+  const events = await cluster.kubectl('get', 'events', '--field-selector', 'involvedObject.name=standard');
+  assert.match(events, /EtcdMemberRemoved/);
+  assert.match(events, /EtcdMemberAdded/);
+});
+
+test("guest A's admin certificate is rejected by guest B", async () => {
+  const minimal = await cluster.kubectlJson<ClusterObject>('get', 'cluster', 'minimal');
+  const standard = await cluster.kubectlJson<ClusterObject>('get', 'cluster', 'standard');
+  const minimalCredentials = credentialsFromKubeconfig(await secretData('minimal-admin-kubeconfig', 'kubeconfig'));
+  const standardCredentials = credentialsFromKubeconfig(await secretData('standard-admin-kubeconfig', 'kubeconfig'));
+  assert.equal((await probeReadyz(standard.status?.endpoint ?? '', standardCredentials)).ready, true);
+  // B's CA to trust B's server, A's client certificate to authenticate.
+  const crossed = await probeReadyz(standard.status?.endpoint ?? '', { ...minimalCredentials, caCertPem: standardCredentials.caCertPem });
+  assert.equal(crossed.ready, false);
+  assert.match(crossed.detail, /^401/);
+  void minimal;
+});
+
+test('deleting a Cluster removes everything it owns, processes and volumes included', async () => {
+  const uids = (await cluster.kubectlJson<List<{ metadata: { uid: string } }>>('get', 'pods', '-l', 'tessera.dev/cluster=minimal')).items.map((p) => p.metadata.uid);
+  assert.ok(uids.length >= 4);
+  await cluster.kubectl('delete', 'cluster', 'minimal', '--wait=true', '--timeout=120s');
+  const leftovers = await cluster.kubectl('get', 'pods,services,secrets,pvc,deployments', '-l', 'tessera.dev/cluster=minimal', '-o', 'name');
+  assert.equal(leftovers.trim(), '');
+  await eventually('no PersistentVolume of minimal left', async () => !(await cluster.kubectl('get', 'pv', '-o', 'jsonpath={.items[*].spec.claimRef.name}')).includes('minimal-'), 60_000);
+  // Container processes carry their pod's directory (named by uid) in their environment.
+  for (const uid of uids) assert.deepEqual(await processesMentioning(uid), [], `no process of pod ${uid} is left`);
+});
