@@ -149,6 +149,13 @@ test('stop waits for the reconcile in flight, aborts its signal, and drops queue
   assert.deepEqual(seen, ['slow']);
 });
 
+test('start fails, naming the resource, when an informer cannot list in time', async () => {
+  const missing = new Informer<KubeObject>(api.client, '/apis/tessera.dev/v1alpha1/clusters');
+  const controller = new Controller({ name: 'unsynced', cacheSyncTimeoutMs: 500, reconcile: async () => {} }).watch(missing);
+  await assert.rejects(controller.start(), /informers for \/apis\/tessera.dev\/v1alpha1\/clusters did not list within 500ms: check that the resource exists/);
+  await missing.stop();
+});
+
 test('a controller refuses bad settings with the setting named', () => {
   assert.throws(() => new Controller({ name: 'x', workers: 0, reconcile: async () => {} }), /workers must be a whole number >= 1, got 0/);
   assert.throws(() => new Controller({ name: '', reconcile: async () => {} }), /name is required/);

@@ -42,6 +42,8 @@ export type ControllerOptions = {
   logger?: Logger;
   rateLimiter?: RateLimiter;
   clock?: Clock;
+  /** How long start() waits for the watched informers' first list; default 2 minutes. */
+  cacheSyncTimeoutMs?: number;
 };
 
 export type WatchOptions<T> = {
@@ -57,6 +59,7 @@ export class Controller {
   private readonly metrics: ControllerMetrics | undefined;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly cacheSyncTimeoutMs: number;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly abort = new AbortController();
   private running: Promise<void>[] = [];
@@ -71,6 +74,7 @@ export class Controller {
     this.workers = workers;
     this.metrics = options.metrics;
     this.clock = options.clock ?? systemClock;
+    this.cacheSyncTimeoutMs = options.cacheSyncTimeoutMs ?? 120_000;
     this.logger = (options.logger ?? silentLogger).child({ controller: options.name });
     this.queue = new WorkQueue({ name: options.name, rateLimiter: options.rateLimiter, clock: this.clock, metrics: options.metrics?.workQueue(options.name) });
     options.metrics?.registerController(options.name, workers);
@@ -115,13 +119,33 @@ export class Controller {
 
   /**
    * Starts the watched informers (shared informers start once; this also waits for their first
-   * list), then the workers. Resolves once the workers run.
+   * list), then the workers. Resolves once the workers run; rejects when an informer has not
+   * listed within cacheSyncTimeoutMs (the workers are not started then).
    */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`Controller ${this.name}: start called twice; create a new Controller to run again`);
     this.state = 'starting';
     this.logger.info('Starting Controller', { workers: this.workers });
-    await Promise.all(this.informers.map((informer) => informer.start()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const pending = this.informers.filter((informer) => !informer.hasSynced).map((informer) => informer.path);
+        reject(
+          new Error(
+            `Controller ${this.name}: informers for ${pending.join(', ')} did not list within ${this.cacheSyncTimeoutMs}ms: check that the resource exists (CRD installed) and that RBAC allows list and watch`,
+          ),
+        );
+      }, this.cacheSyncTimeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(this.informers.map((informer) => informer.start())), timeout]);
+    } catch (error) {
+      this.state = 'stopped';
+      this.queue.shutDown();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     if (this.abort.signal.aborted) return;
     this.state = 'running';
     this.running = Array.from({ length: this.workers }, () => this.work());

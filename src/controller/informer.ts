@@ -62,7 +62,8 @@ export type InformerOptions = {
 
 export class Informer<T extends KubeObject> {
   private readonly client: RestClient;
-  private readonly path: string;
+  /** The collection watched, e.g. /api/v1/namespaces/default/configmaps. */
+  readonly path: string;
   private readonly options: InformerOptions;
   private readonly cache = new Map<string, T>();
   private readonly handlers: ((event: InformerEvent<T>) => void)[] = [];

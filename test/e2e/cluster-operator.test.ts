@@ -129,15 +129,16 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
   }, 90_000);
 
   // 2. Delete a member's pod and its volume: it is removed and added again under its name.
-  const before = (JSON.parse((await etcdctl('member', 'list', '-w', 'json')).stdout) as { members: { name: string; ID: number }[] }).members.find((m) => m.name === 'standard-etcd-2');
+  // `member list` prints hex ids: JSON would round the 64-bit ids to doubles.
+  const memberLine = async (member: string) => (await etcdctl('member', 'list')).stdout.split('\n').map((line) => line.split(', ')).find((fields) => fields[2] === member);
+  const before = await memberLine('standard-etcd-2');
+  assert.ok(before, 'standard-etcd-2 is a member');
   await cluster.kubectl('delete', 'pod', 'standard-etcd-2', '--wait=false');
   await cluster.kubectl('delete', 'pvc', 'standard-etcd-2-data', '--wait=false');
-  await eventually('standard-etcd-2 replaced with a new member id and healthy', async () => {
-    const list = await etcdctl('member', 'list', '-w', 'json');
-    if (list.code !== 0) return undefined;
-    const again = (JSON.parse(list.stdout) as { members: { name: string; ID: number }[] }).members.find((m) => m.name === 'standard-etcd-2');
-    if (!again || again.ID === before?.ID) return undefined;
-    const health = await etcdctl('endpoint', 'health', '--cluster');
+  await eventually('standard-etcd-2 replaced under its name with a new member id, started and healthy', async () => {
+    const again = await memberLine('standard-etcd-2');
+    if (!again || again[0] === before[0] || again[1] !== 'started') return undefined;
+    const health = await etcdctl('endpoint', 'health');
     return health.code === 0 ? again : undefined;
   }, 180_000, 1000);
   await waitReady('standard');

@@ -45,7 +45,11 @@ function pathFor(manifest: Manifest): string {
 
 export type TesseraOperators = { stop: () => Promise<void> };
 
-export async function startTesseraOperators(options: { admin: RestClient; ca: KeyPairPem; apiServerUrl: string; log: (message: string) => void }): Promise<TesseraOperators> {
+/**
+ * Installs the CRDs and the operator's RBAC, then (unless `embedded` is false, for tests that run
+ * the operator as its own process) starts the operator and the admission webhook in-process.
+ */
+export async function startTesseraOperators(options: { admin: RestClient; ca: KeyPairPem; apiServerUrl: string; log: (message: string) => void; embedded: boolean }): Promise<TesseraOperators> {
   const { admin, ca } = options;
   // CRDs, then wait for them to be served.
   for (const crd of await manifests('crds')) {
@@ -62,6 +66,10 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   await admin.apply(pathFor(role), role, 'tessera-up', true);
   const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'tessera-operator-local' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: operatorUser }] };
   await admin.apply(pathFor(binding), binding, 'tessera-up', true);
+  if (!options.embedded) {
+    options.log('Tessera operators not started in-process (TESSERA_EMBEDDED_OPERATORS=0)');
+    return { stop: async () => {} };
+  }
   const certificate = await issueCertificate({ ca, commonName: operatorUser, usages: ['client'], validity: 365 * 24 * 3600 * 1000 });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({

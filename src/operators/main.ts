@@ -1,0 +1,70 @@
+// The Tessera operators as a standalone process: what deploy/operator runs on a real meta
+// cluster, and what tests kill at random moments. Leader-elected on a Lease, so several
+// replicas can run and only one reconciles.
+import { KubeConfig } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { RestClient } from '../controller/rest-client.ts';
+import { Logger } from '../controller/logger.ts';
+import { ControllerMetrics, startMetricsServer } from '../controller/metrics.ts';
+import { LeaderElector } from '../controller/leader-election.ts';
+import { ClusterOperator } from './cluster/operator.ts';
+
+const { values } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string' },
+    'leader-elect': { type: 'boolean', default: true },
+    'leader-election-namespace': { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'tessera-system' },
+    'metrics-bind-address': { type: 'string', default: '127.0.0.1:8080' },
+    workers: { type: 'string', default: '4' },
+  },
+});
+
+const logger = new Logger({ bindings: { component: 'tessera-operators' } });
+const kubeConfig = new KubeConfig();
+if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
+else kubeConfig.loadFromCluster();
+const client = new RestClient(kubeConfig);
+const metrics = new ControllerMetrics();
+const [metricsHost, metricsPort] = (values['metrics-bind-address'] ?? '').split(':');
+const metricsServer = await startMetricsServer({ host: metricsHost, port: Number(metricsPort), registry: metrics.registry });
+logger.info('serving metrics', { url: metricsServer.url });
+
+let operator: ClusterOperator | undefined;
+const startOperator = async () => {
+  operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers) });
+  await operator.start();
+  logger.info('Cluster operator started');
+};
+
+let elector: LeaderElector | undefined;
+if (values['leader-elect']) {
+  elector = new LeaderElector({
+    client,
+    namespace: values['leader-election-namespace'] ?? 'tessera-system',
+    name: 'tessera-operators',
+    identity: `${hostname()}_${randomUUID()}`,
+    logger,
+    metrics,
+    onStartedLeading: startOperator,
+    // Losing the Lease means another replica may already reconcile: stop at once.
+    onStoppedLeading: async () => {
+      await operator?.stop();
+      process.exit(0);
+    },
+  });
+  void elector.run();
+} else {
+  await startOperator();
+}
+
+const shutdown = async (signal: string) => {
+  logger.info('shutting down', { signal });
+  await operator?.stop();
+  await elector?.stop();
+  await metricsServer.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
