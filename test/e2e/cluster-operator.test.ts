@@ -64,7 +64,8 @@ test('a Minimal Cluster becomes a guest whose API answers, with an admin and a v
   const denied = await guestKubectl(auditor, 'create', 'namespace', 'team-b');
   assert.notEqual(denied.code, 0);
   assert.match(denied.stderr, /forbidden/);
-  assert.equal((await guestKubectl(auditor, 'get', 'namespace', 'team-a')).code, 0, 'viewers can read');
+  // RBAC bindings reach the guest API server's authorizer through its informers: eventually.
+  await eventually('the auditor can read', async () => (await guestKubectl(auditor, 'get', 'namespace', 'team-a')).code === 0, 30_000);
   for (const type of ['EtcdReady', 'APIServerAvailable', 'ControlPlaneReady', 'CertificatesValid', 'AddonsReady']) {
     assert.ok(ready.status?.conditions?.some((c) => c.type === type && c.status === 'True'), `${type} is True`);
   }
