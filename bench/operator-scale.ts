@@ -285,7 +285,6 @@ type ConvergenceResult = {
   /** End of the last pass (over all guests) that wrote something other than a repeat. */
   settledAtMs: number | undefined;
   lastWriteAtMs: number;
-  repeatedWrites: Map<string, number>;
   writes: number;
   mutatingRequests: number;
   reconciles: number;
@@ -295,7 +294,7 @@ type ConvergenceResult = {
   durationsMs: number[];
   memoryBefore: NodeJS.MemoryUsage;
   memoryAfter: NodeJS.MemoryUsage;
-  steady: { reconcilesPerSecond: number; cpuShare: number; writes: number };
+  steady: { reconcilesPerSecond: number; cpuShare: number; writes: number; byObject: Map<string, number> };
   objectsPerGuest: Record<string, number>;
   meanObjectBytes: number;
   missing: string[];
@@ -329,13 +328,13 @@ const withoutGuestName = (text: string) => text.replace(/\bg-\d{3}\b/g, 'g-NNN')
 async function convergeGuests(meta: KwokMetaCluster, guests: number): Promise<ConvergenceResult> {
   const passes = new Map<string, PassRecord>();
   const errorsByMessage = new Map<string, number>();
-  const repeatedWrites = new Map<string, number>();
   const durationsMs: number[] = [];
   let reconcileErrors = 0;
   // Writes of the pass in flight per guest, from the request paths. A key is reconciled by one
   // worker at a time and each write is awaited, so a pass's writes all land before its log line.
   const writesInFlight = new Map<string, string[]>();
   const writesByResource = new Map<string, number>();
+  const writesByObject = new Map<string, number>();
   let lastWriteAt = 0;
   const operatorClient = new RestClient(meta.kubeConfig);
   operatorClient.onResponse(({ method, path }) => {
@@ -344,6 +343,7 @@ async function convergeGuests(meta: KwokMetaCluster, guests: number): Promise<Co
     const object = `${method} ${withoutGuestName(path.replace(/^\/apis?\/(?:[^/]+\/)?v[^/]+\/(?:namespaces\/[^/]+\/)?/, ''))}`;
     const resource = object.replace(/^(\S+ [^/]+)\/[^/]+/, '$1');
     writesByResource.set(resource, (writesByResource.get(resource) ?? 0) + 1);
+    writesByObject.set(object, (writesByObject.get(object) ?? 0) + 1);
     const guest = guestOf(path);
     if (guest) writesInFlight.set(guest, [...(writesInFlight.get(guest) ?? []), object]);
   });
@@ -364,7 +364,6 @@ async function convergeGuests(meta: KwokMetaCluster, guests: number): Promise<Co
         record.lastOutcome = 'done';
         if (entry.durationMs !== undefined) durationsMs.push(entry.durationMs);
         const repeated = record.recent.length >= REPEATS && record.recent.slice(-REPEATS).every((previous) => written.every((object) => previous.includes(object)));
-        if (written.length > 0 && repeated) for (const object of written) repeatedWrites.set(object, (repeatedWrites.get(object) ?? 0) + 1);
         record.lastPassSettled = written.length === 0 || repeated;
       } else {
         record.lastOutcome = 'error';
@@ -426,10 +425,12 @@ async function convergeGuests(meta: KwokMetaCluster, guests: number): Promise<Co
   const steadyMs = 10_000;
   const reconcilesAtStart = durationsMs.length + reconcileErrors;
   const writesAtStart = totalWrites();
+  const objectWritesAtStart = new Map(writesByObject);
   const cpuAtStart = process.cpuUsage();
   await sleep(steadyMs);
   const cpu = process.cpuUsage(cpuAtStart);
-  const steady = { reconcilesPerSecond: (durationsMs.length + reconcileErrors - reconcilesAtStart) / (steadyMs / 1000), cpuShare: (cpu.user + cpu.system) / 1000 / steadyMs, writes: totalWrites() - writesAtStart };
+  const byObject = new Map([...writesByObject].map(([object, n]): [string, number] => [object, n - (objectWritesAtStart.get(object) ?? 0)]).filter(([, n]) => n > 0));
+  const steady = { reconcilesPerSecond: (durationsMs.length + reconcileErrors - reconcilesAtStart) / (steadyMs / 1000), cpuShare: (cpu.user + cpu.system) / 1000 / steadyMs, writes: totalWrites() - writesAtStart, byObject };
 
   collectGarbage();
   const memoryAfter = process.memoryUsage();
@@ -451,7 +452,6 @@ async function convergeGuests(meta: KwokMetaCluster, guests: number): Promise<Co
     allObjectsAtMs: allObjectsAt === undefined ? undefined : allObjectsAt - started,
     settledAtMs: settledAt === undefined ? undefined : settledAt - started,
     lastWriteAtMs: lastWriteAt - started,
-    repeatedWrites,
     writes: totalWrites(),
     mutatingRequests: mutating(),
     reconciles: durationsMs.length + reconcileErrors,
@@ -502,14 +502,14 @@ function report(title: string, result: ConvergenceResult): void {
   for (const line of result.missing.slice(0, 3)) console.log(`    incomplete: ${line}`);
   console.log(`  API writes per guest:                   ${perGuest(result.writes)} by the reconciler, ${perGuest(result.mutatingRequests)} requests incl. Events, until ${seconds(result.lastWriteAtMs)}`);
   console.log(`  writes by resource, per guest:          ${[...result.writesByResource].sort((a, b) => b[1] - a[1]).map(([what, n]) => `${what} ${perGuest(n)}`).join(', ')}`);
-  const repeats = [...result.repeatedWrites].sort((a, b) => b[1] - a[1]);
-  if (repeats.length) console.log(`  writes repeated on every pass:          ${repeats.slice(0, 4).map(([what, n]) => `${what} (${perGuest(n)} repeats per guest)`).join(', ')}`);
   console.log(`  reconciles:                             ${result.reconciles} (${perGuest(result.reconciles)} per guest), ${result.reconcileErrors} errors; duration median ${percentile(result.durationsMs, 50).toFixed(0)}ms p95 ${percentile(result.durationsMs, 95).toFixed(0)}ms max ${Math.max(...result.durationsMs).toFixed(0)}ms; ${seconds(result.durationsMs.reduce((a, b) => a + b, 0))} of worker time over ${WORKERS} workers`);
   for (const [message, count] of [...result.errorsByMessage].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`    error x${count}: ${message}`);
   const { memoryBefore: before, memoryAfter: after } = result;
   console.log(`  operator process RSS:                   ${mebibytes(before.rss)} before the first Cluster, ${mebibytes(after.rss)} at the end: ${kibibytes((after.rss - before.rss) / guests)} per guest`);
   console.log(`  heap used (after a full GC):            ${mebibytes(before.heapUsed)} before, ${mebibytes(after.heapUsed)} at the end: ${kibibytes((after.heapUsed - before.heapUsed) / guests)} per guest; external+array buffers ${kibibytes((after.external + after.arrayBuffers - before.external - before.arrayBuffers) / guests)} per guest`);
   console.log(`  afterwards, 10s of guests never Ready:  ${result.steady.reconcilesPerSecond.toFixed(1)} reconciles/s, ${(result.steady.cpuShare * 100).toFixed(0)}% of a core (bench process), ${((result.steady.writes / guests) * 6).toFixed(1)} writes per guest per minute`);
+  const steadyWrites = [...result.steady.byObject].sort((a, b) => b[1] - a[1]);
+  if (steadyWrites.length) console.log(`    written in those 10s, per guest:      ${steadyWrites.slice(0, 4).map(([what, n]) => `${what} ${perGuest(n)}`).join(', ')}`);
 }
 
 // 1. Refused probes (the local meta cluster's loopback Service IPs), 200 guests, and the floor.

@@ -1,3 +1,4 @@
 // `npm run bench`: every benchmark, one after another (they share the machine's two cores).
 await import('./local-meta-cluster.ts');
 await import('./guest-control-plane.ts');
+await import('./operator-scale.ts');

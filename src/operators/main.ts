@@ -12,6 +12,8 @@ import { LeaderElector } from '../controller/leader-election.ts';
 import { ClusterOperator } from './cluster/operator.ts';
 
 const { values } = parseArgs({
+  // --no-leader-elect turns election off (a single replica, or tests).
+  allowNegative: true,
   options: {
     kubeconfig: { type: 'string' },
     'leader-elect': { type: 'boolean', default: true },

@@ -16,7 +16,7 @@ const operatorMain = fileURLToPath(new URL('../../src/operators/main.ts', import
 
 let operator: ChildProcess | undefined;
 function startOperator(): void {
-  operator = spawn(process.execPath, [operatorMain, `--kubeconfig=${join(cluster.home, 'kubeconfig')}`, '--leader-elect=false', '--metrics-bind-address=127.0.0.1:0'], { stdio: 'ignore', env: { ...process.env, TESSERA_LOG_LEVEL: 'error' } });
+  operator = spawn(process.execPath, [operatorMain, `--kubeconfig=${join(cluster.home, 'kubeconfig')}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0'], { stdio: 'ignore', env: { ...process.env, TESSERA_LOG_LEVEL: 'error' } });
 }
 async function killOperator(): Promise<void> {
   const child = operator;
