@@ -167,6 +167,25 @@ test("guest A's admin certificate is rejected by guest B", async () => {
   void minimal;
 });
 
+test('admission rejects a Cluster whose pod range overlaps another Cluster in the same VPC, with the planner message', async () => {
+  await cluster.kubectl('patch', 'cluster', 'standard', '--type=merge', '-p', '{"spec":{"network":{"vpc":"vpc-e2e"}}}');
+  const overlapping = (vpc: string) => `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: overlap}\nspec:\n  version: "1.37.2"\n  mode: Minimal\n  network: {vpc: ${vpc}, podCIDR: 10.200.128.0/17, serviceCIDR: 10.96.0.0/16}\n`;
+  const file = join(cluster.home, 'overlap.yaml');
+  await writeFile(file, overlapping('vpc-e2e'));
+  const rejected = await eventually('the webhook to answer', async () => {
+    const result = await cluster.tessera(['kubectl', '--', 'apply', '--dry-run=server', '-f', file]);
+    return result.code !== 0 ? result : undefined;
+  }, 30_000);
+  assert.match(rejected.stderr, /cluster-network\.tessera\.dev/);
+  assert.match(rejected.stderr, /spec\.network\.podCIDR/);
+  assert.match(rejected.stderr, /standard/);
+  await writeFile(file, overlapping('vpc-other'));
+  const accepted = await cluster.tessera(['kubectl', '--', 'apply', '--dry-run=server', '-f', file]);
+  assert.equal(accepted.code, 0, accepted.stderr);
+  // Objects other than Clusters never reach the webhook.
+  await cluster.kubectl('create', 'configmap', 'unrelated', '--from-literal=a=b');
+});
+
 test('deleting a Cluster removes everything it owns, processes and volumes included', async () => {
   const uids = (await cluster.kubectlJson<List<{ metadata: { uid: string } }>>('get', 'pods', '-l', 'tessera.dev/cluster=minimal')).items.map((p) => p.metadata.uid);
   assert.ok(uids.length >= 4);

@@ -1,36 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1Deployment } from '@kubernetes/client-node';
-import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import type { ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { shopContext, containerOf, flag, mountedFiles } from './render-fixture.ts';
 import { renderControllerManagerDeployment } from './controller-manager-deployment.ts';
-import { initialEtcdMembers } from './etcd-member.ts';
-import { renderContext, type RenderContext } from './render-context.ts';
 
-function contextFor(spec: Partial<ClusterSpec> = {}): RenderContext {
-  const full: ClusterSpec = { version: '1.37.2', ...spec };
-  const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid: 'u-1' }, spec: full };
-  const defaulted = withDefaults(full);
-  return renderContext({ cluster, spec: defaulted, certificateChecksum: 'checksum-1', etcdMembers: initialEtcdMembers('shop', defaulted.mode) });
-}
-
-const containerOf = (deployment: V1Deployment) => deployment.spec?.template.spec?.containers[0];
-function flag(deployment: V1Deployment, name: string): string[] {
-  return (containerOf(deployment)?.args ?? []).filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
-}
-
-/** Every file the pod's mounts provide, as `path -> "secret/key"`. */
-function mountedFiles(deployment: V1Deployment): Map<string, string> {
-  const files = new Map<string, string>();
-  const pod = deployment.spec?.template.spec;
-  for (const mount of containerOf(deployment)?.volumeMounts ?? []) {
-    const volume = pod?.volumes?.find((candidate) => candidate.name === mount.name);
-    const sources = volume?.projected?.sources?.map((source) => source.secret) ?? [volume?.secret && { name: volume.secret.secretName, items: volume.secret.items }];
-    for (const secret of sources) {
-      for (const item of secret?.items ?? []) files.set(`${mount.mountPath}/${item.path}`, `${secret?.name}/${item.key}`);
-    }
-  }
-  return files;
-}
+const contextFor = (spec: Partial<ClusterSpec> = {}) => shopContext(spec);
 
 test('three leader-elected controller-managers in Standard, one in Minimal', () => {
   const standard = renderControllerManagerDeployment(contextFor());

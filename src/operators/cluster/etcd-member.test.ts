@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Container } from '@kubernetes/client-node';
-import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
-import { etcdInitialCluster, etcdPeerURL, initialEtcdMembers, renderEtcdMember } from './etcd-member.ts';
-import { renderContext, type DesiredEtcdMember, type RenderContext } from './render-context.ts';
+import type { ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { etcdInitialCluster, etcdPeerURL, renderEtcdMember } from './etcd-member.ts';
+import type { DesiredEtcdMember, RenderContext } from './render-context.ts';
+import { shopContext } from './render-fixture.ts';
 
 const uid = '6f1d2a4e-0000-4000-8000-000000000001';
-function contextFor(spec: Partial<ClusterSpec> = {}, etcdMembers?: DesiredEtcdMember[]): RenderContext {
-  const full: ClusterSpec = { version: '1.37.2', ...spec };
-  const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid }, spec: full };
-  const defaulted = withDefaults(full);
-  return renderContext({ cluster, spec: defaulted, certificateChecksum: 'checksum-1', etcdMembers: etcdMembers ?? initialEtcdMembers('shop', defaulted.mode) });
-}
+const contextFor = (spec: Partial<ClusterSpec> = {}, etcdMembers?: DesiredEtcdMember[]) => shopContext(spec, etcdMembers, uid);
 
 /** The values of `--name=` in a container's args, in order. */
 function flag(container: V1Container | undefined, name: string): string[] {

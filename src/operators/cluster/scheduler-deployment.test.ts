@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1Deployment } from '@kubernetes/client-node';
-import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
-import { initialEtcdMembers } from './etcd-member.ts';
-import { renderContext, type RenderContext } from './render-context.ts';
+import type { ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { shopContext, containerOf, flag } from './render-fixture.ts';
 import { renderSchedulerDeployment } from './scheduler-deployment.ts';
 
-function contextFor(spec: Partial<ClusterSpec> = {}): RenderContext {
-  const full: ClusterSpec = { version: '1.37.2', ...spec };
-  const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid: 'u-1' }, spec: full };
-  const defaulted = withDefaults(full);
-  return renderContext({ cluster, spec: defaulted, certificateChecksum: 'checksum-1', etcdMembers: initialEtcdMembers('shop', defaulted.mode) });
-}
-
-const containerOf = (deployment: V1Deployment) => deployment.spec?.template.spec?.containers[0];
-function flag(deployment: V1Deployment, name: string): string[] {
-  return (containerOf(deployment)?.args ?? []).filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
-}
+const contextFor = (spec: Partial<ClusterSpec> = {}) => shopContext(spec);
 
 test('three leader-elected schedulers in Standard, one in Minimal, spread over zones', () => {
   const standard = renderSchedulerDeployment(contextFor());
