@@ -50,37 +50,46 @@ test(`the operator killed at random moments during create and delete converges e
   // The PKI set of a Minimal guest (one etcd member) plus one extra user's kubeconfig.
   const expectedSecrets = (name: string) =>
     ['admin-kubeconfig', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'ca', 'controller-manager-kubeconfig', 'etcd-0', 'etcd-ca', 'etcd-operator-client', 'front-proxy-ca', 'front-proxy-client', 'sa', 'scheduler-kubeconfig', 'user-dev-kubeconfig'].map((suffix) => `${name}-${suffix}`).sort();
-  for (let run = 0; run < runs; run++) {
-    const name = `crash-${run}`;
-    const file = join(cluster.home, `${name}.yaml`);
-    await writeFile(file, `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec:\n  version: "1.37.2"\n  mode: Minimal\n  users: [{name: dev, groups: ["tessera:editors"]}]\n`);
+  // Runs go in batches of concurrent guests, so each crash lands in several reconciles at once.
+  const batchSize = 4;
+  for (let first = 0; first < runs; first += batchSize) {
+    const names = Array.from({ length: Math.min(batchSize, runs - first) }, (_, i) => `crash-${first + i}`);
     startOperator();
-    await cluster.kubectl('apply', '-f', file);
+    for (const name of names) {
+      const file = join(cluster.home, `${name}.yaml`);
+      await writeFile(file, `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec:\n  version: "1.37.2"\n  mode: Minimal\n  users: [{name: dev, groups: ["tessera:editors"]}]\n`);
+      await cluster.kubectl('apply', '-f', file);
+    }
     // Two crashes during creation, each at a random moment, the operator restarted after each.
     for (let crash = 0; crash < 2; crash++) {
-      await randomDelay(4000);
+      await randomDelay(5000);
       await killOperator();
       startOperator();
     }
-    await eventually(`${name} Ready`, async () => {
-      const object = await cluster.kubectlJson<{ status?: { conditions?: { type: string; status: string }[] } }>('get', 'cluster', name);
-      return object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, 180_000, 500);
-    const objects = await owned(name);
-    assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
-    assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
-    assert.equal(objects['services']?.length, 4, `${objects['services']}`);
-    assert.deepEqual(objects['deployments'], [`${name}-kube-apiserver`, `${name}-kube-controller-manager`, `${name}-kube-scheduler`]);
-    assert.deepEqual(objects['secrets'], expectedSecrets(name));
+    for (const name of names) {
+      await eventually(`${name} Ready`, async () => {
+        const object = await cluster.kubectlJson<{ status?: { conditions?: { type: string; status: string }[] } }>('get', 'cluster', name);
+        return object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      }, 240_000, 500);
+      const objects = await owned(name);
+      assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
+      assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
+      assert.equal(objects['services']?.length, 4, `${objects['services']}`);
+      assert.deepEqual(objects['deployments'], [`${name}-kube-apiserver`, `${name}-kube-controller-manager`, `${name}-kube-scheduler`]);
+      assert.equal(objects['replicasets']?.length, 3, `one ReplicaSet per Deployment: ${objects['replicasets']}`);
+      assert.deepEqual(objects['secrets'], expectedSecrets(name));
+    }
 
     // A crash during deletion.
-    await cluster.kubectl('delete', 'cluster', name, '--wait=false');
+    for (const name of names) await cluster.kubectl('delete', 'cluster', name, '--wait=false');
     await randomDelay(3000);
     await killOperator();
     startOperator();
-    await eventually(`${name} deleted`, async () => !(await cluster.kubectl('get', 'clusters', '-o', 'name')).includes(`cluster.tessera.dev/${name}\n`), 120_000, 500);
-    const leaked = Object.entries(await owned(name)).filter(([, names]) => names.length > 0);
-    assert.deepEqual(leaked, [], `nothing of ${name} is left`);
+    for (const name of names) {
+      await eventually(`${name} deleted`, async () => !(await cluster.kubectl('get', 'clusters', '-o', 'name')).includes(`cluster.tessera.dev/${name}\n`), 180_000, 500);
+      const leaked = Object.entries(await owned(name)).filter(([, objects]) => objects.length > 0);
+      assert.deepEqual(leaked, [], `nothing of ${name} is left`);
+    }
     await killOperator();
   }
 });

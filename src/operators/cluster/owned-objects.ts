@@ -23,9 +23,17 @@ export function pathOf(object: Object): string {
   return resourcePath({ ...resource, namespace: object.metadata?.namespace, name: object.metadata?.name });
 }
 
+/** A zero value the API server omits when it serialises (Go's `omitempty`): false, 0, "", [], {}. */
+function isOmittedZero(value: unknown): boolean {
+  if (value === false || value === 0 || value === '') return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return value !== null && typeof value === 'object' && Object.values(value).every(isOmittedZero);
+}
+
 /** True when every field set in `desired` has the same value in `live`. */
 export function isSubset(desired: unknown, live: unknown): boolean {
   if (desired === undefined) return true;
+  if (live === undefined && isOmittedZero(desired)) return true;
   if (desired === null || typeof desired !== 'object') return desired === live;
   if (Array.isArray(desired)) {
     return Array.isArray(live) && desired.length === live.length && desired.every((item, index) => isSubset(item, live[index]));
