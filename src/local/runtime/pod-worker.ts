@@ -13,7 +13,7 @@ import { containerEnvironment, apiLookup, expandReferences } from './environment
 import { materialiseVolume, type MaterialisedVolume } from './volumes.ts';
 import { isRunning, readExit, readRun, startContainer, stopContainer, commandPid, type ContainerRun, type Mount } from './container-process.ts';
 import { resolveImage, imageNotFoundMessage, type ImageTarget } from './images.ts';
-import { runProbe } from './probes.ts';
+import { runProbe, runLifecycleHook } from './probes.ts';
 import { computePodStatus, sameStatus, type ContainerView } from './pod-status.ts';
 
 export type Executable = { entrypoint: string[]; searchPath: string[] };
@@ -507,8 +507,13 @@ export class PodWorker {
     for (const state of this.containers.values()) if (!state.run) await this.adopt(state);
     await Promise.all(
       [...this.containers.values()].filter((s) => s.run).map(async (state) => {
+        const started = Date.now();
+        const run = state.run;
+        // The preStop hook runs first, within the grace period, as the kubelet runs it.
+        const preStop = state.container.lifecycle?.preStop;
+        if (preStop && run) await runLifecycleHook(preStop, state.container, this.pod.status?.podIP ?? '', () => commandPid(run), grace);
         this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Killing', `Stopping container ${state.container.name}`);
-        if (state.run) await stopContainer(state.run, grace);
+        if (state.run) await stopContainer(state.run, Math.max(1000, grace - (Date.now() - started)));
         state.run = undefined;
       }),
     );

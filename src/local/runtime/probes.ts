@@ -1,6 +1,6 @@
 // Readiness, liveness and startup probes, as the kubelet runs them: HTTP GET (2xx/3xx is
 // success), TCP connect, and exec inside the container's namespaces and root.
-import type { V1Probe, V1Container } from '@kubernetes/client-node';
+import type { V1Probe, V1Container, V1LifecycleHandler } from '@kubernetes/client-node';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
@@ -62,4 +62,14 @@ export async function runProbe(probe: V1Probe, container: V1Container, podIP: st
   }
   if (probe.grpc) return { success: false, message: 'gRPC probes are not supported by the process runtime' };
   return { success: true, message: 'no handler' };
+}
+
+/** A lifecycle hook (preStop, postStart): sleep, exec or HTTP GET, bounded by `limitMs`. */
+export async function runLifecycleHook(hook: V1LifecycleHandler, container: V1Container, podIP: string, execPid: () => Promise<number | undefined>, limitMs: number): Promise<ProbeResult> {
+  if (hook.sleep) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(hook.sleep?.seconds ?? 0, limitMs / 1000) * 1000));
+    return { success: true, message: 'slept' };
+  }
+  const timeoutSeconds = Math.max(1, Math.floor(limitMs / 1000));
+  return runProbe({ exec: hook.exec, httpGet: hook.httpGet, tcpSocket: hook.tcpSocket, timeoutSeconds }, container, podIP, execPid);
 }

@@ -41,9 +41,10 @@ test('the API server binds and advertises its pod IP only, on 6443', () => {
   for (const arg of containerOf(deployment)?.args ?? []) assert.doesNotMatch(arg, /0\.0\.0\.0|127\.0\.0\.1|localhost/, arg);
 });
 
-test('the API server stores in etcd through <c>-etcd-client and knows the guest network', () => {
+test('the API server knows every etcd member by its stable name, so its client fails over between them, and knows the guest network', () => {
   const deployment = renderApiServerDeployment(contextFor({ network: { serviceCIDR: '10.100.0.0/16', clusterDomain: 'shop.internal' } }));
-  assert.deepEqual(flag(deployment, 'etcd-servers'), ['https://shop-etcd-client.team-a.svc.cluster.local:2379']);
+  assert.deepEqual(flag(deployment, 'etcd-servers'), [[0, 1, 2].map((i) => `https://shop-etcd-${i}.shop-etcd.team-a.svc.cluster.local:2379`).join(',')]);
+  assert.deepEqual(containerOf(deployment)?.lifecycle?.preStop?.sleep?.seconds, 3, 'a replaced API server leaves the endpoints before it stops');
   assert.deepEqual(flag(deployment, 'service-cluster-ip-range'), ['10.100.0.0/16']);
   assert.deepEqual(flag(deployment, 'service-account-issuer'), ['https://kubernetes.default.svc.shop.internal']);
   assert.deepEqual(flag(deployment, 'authorization-mode'), ['Node,RBAC']);

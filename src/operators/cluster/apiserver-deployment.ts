@@ -3,8 +3,7 @@
 // /etc/kubernetes/pki under kubeadm's file names, and etcd reached through `<c>-etcd-client`.
 import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
-import { etcdClientServiceName, serviceDnsName } from './names.ts';
-import { ETCD_CLIENT_PORT } from './etcd-member.ts';
+import { etcdClientURL } from './etcd-member.ts';
 import {
   POD_IP,
   POD_IP_ENV,
@@ -12,7 +11,6 @@ import {
   commandLine,
   componentDeployment,
   httpGetProbe,
-  metaClusterDomain,
   projectedVolume,
   resourcesFor,
   secretFiles,
@@ -27,9 +25,13 @@ export const KUBERNETES_PKI_PATH = '/etc/kubernetes/pki';
 export const DEFAULT_API_SERVER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '250m' } };
 
 /** `https://<c>-etcd-client.<ns>.svc.<domain>:2379`. */
+/**
+ * Every member's client URL, not the client Service: etcd's client balances and fails over
+ * between members itself, so a member restart (a certificate renewal, a replacement) never
+ * leaves an API server on a dead connection behind a Service address.
+ */
 export function etcdServersURL(context: RenderContext): string {
-  const service = serviceDnsName(etcdClientServiceName(context.cluster.metadata.name), context.namespace, metaClusterDomain(context));
-  return `https://${service}:${ETCD_CLIENT_PORT}`;
+  return context.etcdMembers.map((member) => etcdClientURL(context, member.name)).join(',');
 }
 
 export function renderApiServerDeployment(context: RenderContext): V1Deployment {
@@ -86,6 +88,9 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     ports: [{ name: 'https', containerPort: API_SERVER_PORT, protocol: 'TCP' }],
     startupProbe: httpGetProbe('/livez', 'https', 'HTTPS', PROBE_TIMINGS.startup),
     readinessProbe: httpGetProbe('/readyz', 'https', 'HTTPS', PROBE_TIMINGS.readiness),
+    // A pod being replaced leaves the Service's endpoints first, then stops: requests in that
+    // window still reach a server that answers (the common load-balancer drain pattern).
+    lifecycle: { preStop: { sleep: { seconds: 3 } } },
     livenessProbe: httpGetProbe('/livez', 'https', 'HTTPS', PROBE_TIMINGS.liveness),
     resources: resourcesFor(spec.controlPlane.apiServer, DEFAULT_API_SERVER_RESOURCES),
     volumeMounts: [{ name: 'pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true }],
