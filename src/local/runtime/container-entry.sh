@@ -9,7 +9,14 @@ root="$TESSERA_ROOTFS"
 mount --make-rprivate /
 mount -t overlay overlay -o "lowerdir=/,upperdir=$TESSERA_UPPER,workdir=$TESSERA_WORK" "$root"
 for dir in proc sys dev; do mount --rbind "/$dir" "$root/$dir"; done
-mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+# The overlay shows the root filesystem only: bring every other host mount (a separate /tmp,
+# /home, ...) into the container's view at its place, parents before children, so paths such
+# as the repository or the binary cache resolve wherever they live.
+awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r point; do
+  case "$point" in /|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*|"$root"|"$root"/*) continue ;; esac
+  [ -d "$point" ] || continue
+  mkdir -p "$root$point" 2>/dev/null && mount --bind "$point" "$root$point" 2>/dev/null || true
+done
 tab="$(printf '\t')"
 while IFS="$tab" read -r source target mode; do
   [ -n "$source" ] || continue
