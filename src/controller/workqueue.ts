@@ -189,7 +189,8 @@ export class WorkQueue {
     if (earliest >= this.timerDue) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timerDue = earliest;
-    this.timer = this.clock.setTimeout(() => this.fire(), earliest - this.clock.now());
+    // Under event-loop lag the earliest item may already be due: never a negative delay.
+    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, earliest - this.clock.now()));
   }
 
   private fire(): void {
