@@ -1,6 +1,6 @@
 // The guest's kube-apiserver: a Deployment (stateless; 3 or 1 replicas spread across zones)
 // with kubeadm's flags, the certificates projected from the PKI Secrets into
-// /etc/kubernetes/pki under kubeadm's file names, and etcd reached through `<c>-etcd-client`.
+// /etc/kubernetes/pki under kubeadm's file names, and etcd reached through every member's name.
 import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
 import { etcdClientURL } from './etcd-member.ts';
@@ -24,7 +24,6 @@ export const KUBERNETES_PKI_PATH = '/etc/kubernetes/pki';
 /** kubeadm's request for kube-apiserver, used when spec.controlPlane.apiServer.resources is empty. */
 export const DEFAULT_API_SERVER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '250m' } };
 
-/** `https://<c>-etcd-client.<ns>.svc.<domain>:2379`. */
 /**
  * Every member's client URL, not the client Service: etcd's client balances and fails over
  * between members itself, so a member restart (a certificate renewal, a replacement) never
