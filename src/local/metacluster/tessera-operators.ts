@@ -6,7 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { RestClient, isAlreadyExists, resourcePath } from '../../controller/rest-client.ts';
+import { RestClient, resourcePath } from '../../controller/rest-client.ts';
 import { Logger } from '../../controller/logger.ts';
 import { ClusterOperator } from '../../operators/cluster/operator.ts';
 import { startAdmissionServer } from '../../operators/admission/admission-server.ts';
@@ -86,9 +86,7 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const serving = await issueCertificate({ ca, commonName: 'tessera-admission', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 365 * 24 * 3600 * 1000 });
   const server = await startAdmissionServer({ host: '127.0.0.1', port: 0, certPem: serving.certPem, keyPem: serving.keyPem, clusters: () => operator.caches.clusters.list(), onError: (error) => options.log(`admission: ${(error as Error).message}`) });
   const webhook = renderClusterWebhookConfiguration({ url: `https://127.0.0.1:${server.port}` }, ca.certPem) as Manifest;
-  await admin.apply(pathFor(webhook), webhook, 'tessera-up', true).catch(async (error: unknown) => {
-    if (!isAlreadyExists(error)) throw error;
-  });
+  await admin.apply(pathFor(webhook), webhook, 'tessera-up', true);
   options.log(`Cluster operator running as ${operatorUser}; admission webhook on 127.0.0.1:${server.port}`);
   return {
     stop: async () => {

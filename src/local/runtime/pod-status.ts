@@ -1,6 +1,6 @@
 // The pod status the runtime reports: a pure function of what it knows about each container,
 // shaped like the kubelet's (phase, conditions, container statuses, restart counts, IPs).
-import type { V1Pod, V1PodStatus, V1ContainerStatus, V1PodCondition, V1Container } from '@kubernetes/client-node';
+import type { V1Pod, V1PodStatus, V1ContainerStatus, V1PodCondition } from '@kubernetes/client-node';
 
 export type ContainerView = {
   name: string;
@@ -101,19 +101,4 @@ export function computePodStatus(view: PodView, now: string): V1PodStatus {
     status.podIPs = [{ ip: view.podIP }];
   }
   return status;
-}
-
-/** Comparison that ignores key order, so an unchanged status costs no write. */
-export function sameStatus(a: unknown, b: unknown): boolean {
-  return stableJson(a) === stableJson(b);
-}
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined && x !== null).sort(([x], [y]) => x.localeCompare(y))) : v,
-  );
-}
-
-export function containerPorts(container: V1Container): number[] {
-  return (container.ports ?? []).map((p) => p.containerPort);
 }

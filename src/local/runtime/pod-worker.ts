@@ -14,7 +14,8 @@ import { materialiseVolume, type MaterialisedVolume } from './volumes.ts';
 import { isRunning, readExit, readRun, startContainer, stopContainer, commandPid, type ContainerRun, type Mount } from './container-process.ts';
 import { resolveImage, imageNotFoundMessage, type ImageTarget } from './images.ts';
 import { runProbe, runLifecycleHook } from './probes.ts';
-import { computePodStatus, sameStatus, type ContainerView } from './pod-status.ts';
+import { computePodStatus, type ContainerView } from './pod-status.ts';
+import { semanticEqual } from '../../controller/status.ts';
 
 export type Executable = { entrypoint: string[]; searchPath: string[] };
 
@@ -492,7 +493,8 @@ export class PodWorker {
       new Date().toISOString(),
     );
     const current = { ...this.pod.status };
-    if (sameStatus(status, current) || sameStatus(status, this.lastStatus)) return;
+    // A converged pod costs no write; fields the server drops when empty do not count.
+    if (semanticEqual(status, current) || semanticEqual(status, this.lastStatus)) return;
     const namespace = this.pod.metadata?.namespace ?? 'default';
     try {
       await this.context.client.patch(`/api/v1/namespaces/${namespace}/pods/${this.pod.metadata?.name}/status`, { metadata: { uid: this.pod.metadata?.uid }, status }, 'merge');

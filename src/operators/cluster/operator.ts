@@ -9,7 +9,7 @@ import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
-import { ClusterReconciler, type ClusterCaches } from './reconciler.ts';
+import { ClusterReconciler, byClusterIndex, clusterKeyOf, type ClusterCaches } from './reconciler.ts';
 import { CLUSTER_LABEL } from './names.ts';
 
 export type ClusterOperatorOptions = {
@@ -40,13 +40,13 @@ export class ClusterOperator {
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
     this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, metaClusterDomain: options.metaClusterDomain });
     this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
-    // Owned objects carry the Cluster's name as a label: map them to their Cluster's key.
-    const toCluster = (object: KubeObject) => {
-      const name = object.metadata?.labels?.[CLUSTER_LABEL];
-      return name ? [`${object.metadata?.namespace}/${name}`] : [];
-    };
+    // Owned objects carry the Cluster's name as a label: map them to their Cluster's key, and
+    // index them by it so a pass reads only its own Cluster's objects.
     this.controller.watch(this.caches.clusters);
-    for (const informer of [this.caches.pods, this.caches.services, this.caches.secrets, this.caches.claims, this.caches.deployments] as Informer<KubeObject>[]) this.controller.watch(informer, toCluster);
+    for (const informer of [this.caches.pods, this.caches.services, this.caches.secrets, this.caches.claims, this.caches.deployments] as Informer<KubeObject>[]) {
+      informer.addIndexer(byClusterIndex, clusterKeyOf);
+      this.controller.watch(informer, clusterKeyOf);
+    }
   }
 
   private informers(): { start(): Promise<void>; stop(): Promise<void> }[] {

@@ -14,6 +14,8 @@ import { isNotFound, resourcePath } from '../../controller/rest-client.ts';
 import type { EventRecorder } from '../../controller/events.ts';
 import type { ReconcileResult } from '../../controller/controller.ts';
 import { setCondition, summarizeReady, type Condition } from '../../controller/conditions.ts';
+import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
+import { semanticEqual } from '../../controller/status.ts';
 import { checkClusterNetworkAgainstVpc } from '../../plan/network-rules.ts';
 import { buildCertificateSet, pkiSecretNames } from './pki/certificate-set.ts';
 import { certificateLifetimesOf, checksumOf, reconcileCertificateSecrets } from './pki/certificate-secrets.ts';
@@ -55,9 +57,16 @@ export type ClusterReconcilerOptions = {
 
 type GuestState = { applied: string; token?: BootstrapToken; client?: RestClient };
 
+/** Index of owned objects by their Cluster's key, `<namespace>/<name>` from the cluster label. */
+export const byClusterIndex = 'cluster';
+export function clusterKeyOf(object: { metadata?: { namespace?: string; labels?: Record<string, string> } }): string[] {
+  const name = object.metadata?.labels?.[CLUSTER_LABEL];
+  return name ? [`${object.metadata?.namespace}/${name}`] : [];
+}
+
+/** What a Cluster owns, from the cache's index: no scan over every guest's objects per pass. */
 function owned<T extends { metadata?: { namespace?: string; labels?: Record<string, string> } }>(informer: Informer<T>, cluster: Cluster): T[] {
-  const namespace = cluster.metadata.namespace;
-  return informer.list().filter((object) => object.metadata?.namespace === namespace && object.metadata?.labels?.[CLUSTER_LABEL] === cluster.metadata.name);
+  return informer.byIndex(byClusterIndex, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
 }
 
 function isPodReady(pod: V1Pod | undefined): boolean {
@@ -90,10 +99,7 @@ export class ClusterReconciler {
     }
     if (cluster.metadata.deletionTimestamp) return this.finalize(key, cluster);
     if (!cluster.metadata.finalizers?.includes(clusterFinalizer)) {
-      await this.options.client.patch(clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name), [
-        { op: 'test', path: '/metadata/resourceVersion', value: cluster.metadata.resourceVersion },
-        { op: cluster.metadata.finalizers ? 'add' : 'add', path: cluster.metadata.finalizers ? '/metadata/finalizers/-' : '/metadata/finalizers', value: cluster.metadata.finalizers ? clusterFinalizer : [clusterFinalizer] },
-      ], 'json');
+      await addFinalizer(this.options.client, clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name), cluster, clusterFinalizer);
       this.countWrite(key);
       return { requeue: true };
     }
@@ -195,9 +201,9 @@ export class ClusterReconciler {
     const credentials = adminKubeconfig ? credentialsFromKubeconfig(adminKubeconfig) : undefined;
     const readyz = credentials ? await probeReadyz(endpoint, credentials) : { ready: false, detail: 'no admin kubeconfig yet' };
     set('APIServerAvailable', readyz.ready, readyz.ready ? 'ReadyzOK' : 'ReadyzFailing', readyz.ready ? `${apiServers.ready}/${apiServers.wanted} API servers ready; /readyz answers ok at ${endpoint}` : `/readyz at ${endpoint}: ${readyz.detail}`);
-    const others2 = [available('kube-controller-manager'), available('kube-scheduler')];
-    const controlPlaneReady = readyz.ready && others2.every((o) => o.ready >= 1);
-    set('ControlPlaneReady', controlPlaneReady, controlPlaneReady ? 'ComponentsAvailable' : 'ComponentsStarting', `controller-manager ${others2[0]?.ready}/${others2[0]?.wanted}, scheduler ${others2[1]?.ready}/${others2[1]?.wanted} ready`);
+    const schedulingComponents = [available('kube-controller-manager'), available('kube-scheduler')];
+    const controlPlaneReady = readyz.ready && schedulingComponents.every((o) => o.ready >= 1);
+    set('ControlPlaneReady', controlPlaneReady, controlPlaneReady ? 'ComponentsAvailable' : 'ComponentsStarting', `controller-manager ${schedulingComponents[0]?.ready}/${schedulingComponents[0]?.wanted}, scheduler ${schedulingComponents[1]?.ready}/${schedulingComponents[1]?.wanted} ready`);
 
     // Inside the guest: bootstrap RBAC, cluster-info, a bootstrap token, addons.
     let guestRequeue: number | undefined;
@@ -371,7 +377,7 @@ export class ClusterReconciler {
 
   private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<void> {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
-    if (sameStatus(cluster.status, next)) return;
+    if (semanticEqual(cluster.status ?? {}, next)) return;
     await this.options.client.apply(
       resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name, subresource: 'status' }),
       { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace }, status: next },
@@ -406,24 +412,12 @@ export class ClusterReconciler {
       events.normal({ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name: cluster.metadata.name, namespace, uid: cluster.metadata.uid }, 'Deleting', `deleting ${total} owned object(s)`);
       return { requeueAfter: 1000 };
     }
-    const finalizers = cluster.metadata.finalizers ?? [];
-    if (finalizers.includes(clusterFinalizer)) {
-      await client.patch(clustersPath(namespace, cluster.metadata.name), [
-        { op: 'test', path: '/metadata/resourceVersion', value: cluster.metadata.resourceVersion },
-        { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== clusterFinalizer) },
-      ], 'json');
+    if (cluster.metadata.finalizers?.includes(clusterFinalizer)) {
+      await removeFinalizer(client, clustersPath(namespace, cluster.metadata.name), cluster, clusterFinalizer);
       this.countWrite(key);
     }
     const guest = this.guests.get(key);
     if (guest?.client) forgetGuestApplyState(guest.client);
     this.guests.delete(key);
   }
-}
-
-function stable(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b))) : v));
-}
-
-function sameStatus(current: ClusterStatus | undefined, next: ClusterStatus): boolean {
-  return stable(current ?? {}) === stable(next);
 }
