@@ -5,7 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request as httpsRequest, Agent, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -17,6 +17,32 @@ export class ApiError extends Error {
     this.reason = reason;
     this.body = body;
   }
+}
+
+/**
+ * Ends `request` with `error()` once `timeoutMs` have passed since this call, whatever stage it is
+ * in: connecting, the TLS handshake, waiting for headers or reading the body. Node's `timeout`
+ * option is no deadline: it is an idle timer that restarts on every byte, and net.Socket skips
+ * the first expiry while a write (the TLS ClientHello) looks pending, so against a server that
+ * accepts and never answers an HTTPS request gave up only after twice its timeout.
+ * A timeout of 0 (watches, streams) sets no deadline.
+ */
+export function setRequestDeadline(request: ClientRequest, timeoutMs: number, error: () => Error): void {
+  if (!(timeoutMs > 0)) return;
+  let response: IncomingMessage | undefined;
+  const timer = setTimeout(() => {
+    // Once headers have arrived the caller reads the body stream, so the error must end that stream.
+    if (response && !response.complete) response.destroy(error());
+    else request.destroy(error());
+  }, timeoutMs);
+  const clear = () => clearTimeout(timer);
+  request.on('response', (received: IncomingMessage) => {
+    response = received;
+    received.on('end', clear);
+    received.on('close', clear);
+  });
+  request.on('close', clear);
+  request.on('error', clear);
 }
 
 export const isNotFound = (error: unknown): boolean => error instanceof ApiError && error.status === 404;
@@ -111,7 +137,7 @@ export class RestClient {
       let responded = false;
       const req = send(
         url,
-        { ...base, method, headers: { ...(base.headers ?? {}), accept: 'application/json', ...headers }, timeout: timeoutMs },
+        { ...base, method, headers: { ...(base.headers ?? {}), accept: 'application/json', ...headers } },
         (response) => {
           responded = true;
           this.notify(method, url, String(response.statusCode ?? '<error>'));
@@ -123,7 +149,8 @@ export class RestClient {
         if (!responded) this.notify(method, url, '<error>');
         reject(error);
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${timeoutMs}ms`)));
+      // The deadline covers the body too: request() reads it before the exchange is over.
+      setRequestDeadline(req, timeoutMs, () => new Error(`${method} ${url.pathname} timed out after ${timeoutMs}ms`));
       if (body !== undefined) req.write(body);
       req.end();
     });

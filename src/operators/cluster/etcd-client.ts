@@ -2,6 +2,7 @@
 // operator's client certificate: member list, add and remove, and per-member health.
 import { request } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { setRequestDeadline } from '../../controller/rest-client.ts';
 
 export type EtcdMember = { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
 
@@ -12,14 +13,20 @@ export class EtcdClusterClient {
   private readonly tls: EtcdTls;
   private readonly servername: string | undefined;
 
-  /** `endpoint` may be an IP (e.g. a Service ClusterIP); `servername` is the name its certificate carries. */
-  constructor(endpoint: string, tls: EtcdTls, servername?: string) {
+  private readonly timeoutMs: { request: number; health: number };
+
+  /**
+   * `endpoint` may be an IP (e.g. a Service ClusterIP); `servername` is the name its certificate
+   * carries. Each call ends within `timeoutMs` (default 5 s; health checks 3 s) in all.
+   */
+  constructor(endpoint: string, tls: EtcdTls, servername?: string, options: { timeoutMs?: number; healthTimeoutMs?: number } = {}) {
     this.endpoint = new URL(endpoint);
     this.tls = tls;
     this.servername = servername;
+    this.timeoutMs = { request: options.timeoutMs ?? 5000, health: options.healthTimeoutMs ?? 3000 };
   }
 
-  private call<T>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = 5000): Promise<T> {
+  private call<T>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = this.timeoutMs.request): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -31,21 +38,25 @@ export class EtcdClusterClient {
           key: this.tls.keyPem,
           // Dialled by IP (a Service ClusterIP): check the certificate against the Service's name.
           ...(this.servername ? { servername: this.servername, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(this.servername ?? '', cert) } : {}),
-          timeout: timeoutMs,
           agent: false,
           headers: payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {},
         },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
           response.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if ((response.statusCode ?? 0) >= 400) reject(new Error(`etcd ${path}: ${response.statusCode} ${text.slice(0, 300)}`));
-            else resolve((text ? JSON.parse(text) : {}) as T);
+            if ((response.statusCode ?? 0) >= 400) return reject(new Error(`etcd ${path}: ${response.statusCode} ${text.slice(0, 300)}`));
+            try {
+              resolve((text ? JSON.parse(text) : {}) as T);
+            } catch (error) {
+              reject(new Error(`etcd ${path}: the answer is not JSON (${error instanceof Error ? error.message : String(error)}): ${text.slice(0, 300)}`));
+            }
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`etcd ${path}: no answer within ${timeoutMs}ms`)));
+      setRequestDeadline(req, timeoutMs, () => new Error(`etcd ${path}: no answer within ${timeoutMs}ms`));
       req.on('error', reject);
       if (payload) req.write(payload);
       req.end();
@@ -70,7 +81,7 @@ export class EtcdClusterClient {
   /** etcd's own health endpoint: true when the member it reaches has a leader and serves. */
   async healthy(): Promise<boolean> {
     try {
-      const response = await this.call<{ health?: string }>('GET', '/health', undefined, 3000);
+      const response = await this.call<{ health?: string }>('GET', '/health', undefined, this.timeoutMs.health);
       return response.health === 'true';
     } catch {
       return false;

@@ -3,7 +3,7 @@
 import { request } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseKubeconfig } from '../../pki/kubeconfig.ts';
-import { RestClient } from '../../controller/rest-client.ts';
+import { RestClient, setRequestDeadline } from '../../controller/rest-client.ts';
 
 export type GuestCredentials = { caCertPem: string; clientCertPem: string; clientKeyPem: string };
 
@@ -13,19 +13,20 @@ export function credentialsFromKubeconfig(text: string): GuestCredentials {
   return { caCertPem: parsed.caCertPem, clientCertPem: parsed.clientCertPem, clientKeyPem: parsed.clientKeyPem };
 }
 
-/** GET /readyz on `server` (e.g. https://<service ClusterIP>:6443): 'ok' or why not. */
+/** GET /readyz on `server` (e.g. https://<service ClusterIP>:6443): 'ok' or why not, within `timeoutMs` in all. */
 export function probeReadyz(server: string, credentials: GuestCredentials, timeoutMs = 3000): Promise<{ ready: boolean; detail: string }> {
   return new Promise((resolve) => {
     const req = request(
       new URL('/readyz', server),
-      { ca: credentials.caCertPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem, timeout: timeoutMs, agent: false },
+      { ca: credentials.caCertPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem, agent: false },
       (response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
         response.on('end', () => resolve({ ready: response.statusCode === 200 && body.trim() === 'ok', detail: `${response.statusCode} ${body.trim().slice(0, 200)}` }));
+        response.on('error', (error) => resolve({ ready: false, detail: error.message }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    setRequestDeadline(req, timeoutMs, () => new Error(`no answer within ${timeoutMs}ms`));
     req.on('error', (error) => resolve({ ready: false, detail: error.message }));
     req.end();
   });

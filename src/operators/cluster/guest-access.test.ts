@@ -1,0 +1,74 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
+import { createCertificateAuthority } from '../../pki/certificate-authority.ts';
+import { issueCertificate } from '../../pki/leaf-certificate.ts';
+import { renderKubeconfig } from '../../pki/kubeconfig.ts';
+import { credentialsFromKubeconfig, probeReadyz, type GuestCredentials } from './guest-access.ts';
+
+// Real loopback servers; the probe's stated timeout must be its whole deadline.
+const slackMs = 500;
+const ca = await createCertificateAuthority({ commonName: 'guest-access-test-ca' });
+const serving = await issueCertificate({ ca, commonName: 'kube-apiserver', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 3_600_000 });
+const admin = await issueCertificate({ ca, commonName: 'kubernetes-admin', organizations: ['system:masters'], usages: ['client'], validity: 3_600_000 });
+const credentials: GuestCredentials = { caCertPem: ca.certPem, clientCertPem: admin.certPem, clientKeyPem: admin.keyPem };
+const sockets = new Set<Socket>();
+const servers: Server[] = [];
+after(() => {
+  for (const socket of sockets) socket.destroy();
+  for (const server of servers) server.close();
+});
+
+async function listen(server: Server): Promise<string> {
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return `https://127.0.0.1:${address.port}`;
+}
+
+async function timed<T>(action: () => Promise<T>): Promise<{ result: T; elapsed: number }> {
+  const started = performance.now();
+  const result = await action();
+  return { result, elapsed: performance.now() - started };
+}
+
+for (const [what, start] of [
+  ['accepts TCP and never completes the TLS handshake', () => listen(createServer(() => undefined))],
+  ['completes the handshake and never answers', () => listen(createTlsServer({ key: serving.keyPem, cert: serving.certPem }, () => undefined))],
+] as const) {
+  for (const timeoutMs of [1000, 3000]) {
+    test(`probeReadyz against a server that ${what} gives up after ${timeoutMs} ms`, { timeout: 15_000 }, async () => {
+      const server = await start();
+      const { result, elapsed } = await timed(() => probeReadyz(server, credentials, timeoutMs));
+      assert.deepEqual(result, { ready: false, detail: `no answer within ${timeoutMs}ms` });
+      assert.ok(elapsed >= timeoutMs - 5 && elapsed <= timeoutMs + slackMs, `gave up after ${Math.round(elapsed)} ms, expected about ${timeoutMs}`);
+    });
+  }
+}
+
+test('probeReadyz is ready only on 200 "ok" and reports what it got otherwise', async () => {
+  let answer = { status: 200, body: 'ok' };
+  const server = await listen(
+    createHttpsServer({ key: serving.keyPem, cert: serving.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, (request, response) => {
+      assert.equal(request.url, '/readyz');
+      response.writeHead(answer.status).end(answer.body);
+    }),
+  );
+  assert.deepEqual(await probeReadyz(server, credentials, 1000), { ready: true, detail: '200 ok' });
+  answer = { status: 500, body: '[-]etcd failed: reason withheld\nreadyz check failed' };
+  assert.deepEqual(await probeReadyz(server, credentials, 1000), { ready: false, detail: '500 [-]etcd failed: reason withheld\nreadyz check failed' });
+});
+
+test('credentialsFromKubeconfig reads the CA and client pair, and refuses a kubeconfig without a client certificate', () => {
+  const text = renderKubeconfig({ clusterName: 'shop', server: 'https://shop:6443', caCertPem: ca.certPem, userName: 'kubernetes-admin', clientCertPem: admin.certPem, clientKeyPem: admin.keyPem });
+  assert.deepEqual(credentialsFromKubeconfig(text), credentials);
+  const tokenOnly = renderKubeconfig({ clusterName: 'shop', server: 'https://shop:6443', caCertPem: ca.certPem, userName: 'bot', token: 'abc' });
+  assert.throws(() => credentialsFromKubeconfig(tokenOnly), /the admin kubeconfig has no client certificate/);
+});
