@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { startTestApiServer } from '../harness/api-server.ts';
 import { ApiError, isNotFound } from '../../src/controller/rest-client.ts';
-import { clusterDefaults, withDefaults, type Cluster, type ClusterSpec } from '../../src/api/v1alpha1/cluster.ts';
+import { type Cluster, type ClusterSpec } from '../../src/api/v1alpha1/cluster.ts';
+import { PROTECTED_FLAGS, type ControlPlaneComponentName } from '../../src/api/v1alpha1/protected-flags.ts';
 import { clusterCrdFileName, clusterCrdName } from '../../src/api/v1alpha1/crd.ts';
 
 const api = await startTestApiServer();
@@ -68,28 +69,55 @@ test('both examples are accepted and the API server fills in the schema defaults
     const example = await readYaml<Cluster>(file);
     // Server-side apply, as `kubectl apply --server-side` sends it.
     await api.client.apply(`${clusters}/${example.metadata.name}`, example, 'cluster-crd-test');
-    const stored = await api.client.get<Cluster>(`${clusters}/${example.metadata.name}`);
-    assert.equal(stored.spec.clusterType ?? '', 'Managed', `${file}: clusterType defaulted`);
-    assert.deepEqual(withDefaults(stored.spec), withDefaults(example.spec), `${file}: the server's defaults agree with withDefaults()`);
   }
 
+  // What the server stores, written out: a default missing from the schema (or a wrong one) fails here.
   const minimal = await api.client.get<Cluster>(`${clusters}/minimal`);
-  assert.equal(minimal.spec.mode, 'Minimal');
-  assert.deepEqual(minimal.spec.network, clusterDefaults.network, 'the whole network block is defaulted, so kubectl get shows it');
-  assert.deepEqual(minimal.spec.certificates, clusterDefaults.certificates);
-  assert.deepEqual(minimal.spec.users, [{ name: 'auditor', groups: ['tessera:viewers'] }]);
+  assert.deepEqual(minimal.spec, {
+    version: '1.37.2',
+    mode: 'Minimal',
+    paused: false,
+    clusterType: 'Managed',
+    network: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodeCIDRMaskSize: 24, proxyMode: 'iptables', plugin: 'none', clusterDomain: 'cluster.local' },
+    certificates: { validity: '8760h', renewBefore: '720h', caValidity: '87600h' },
+    users: [{ name: 'auditor', groups: ['tessera:viewers'], validity: '24h' }],
+  });
 
   const standard = await api.client.get<Cluster>(`${clusters}/standard`);
-  assert.equal(standard.spec.mode, 'Standard');
-  assert.equal(standard.spec.network?.podCIDR, '10.200.0.0/16');
-  assert.deepEqual(standard.spec.addons, [
-    { name: 'coredns', enabled: true },
-    { name: 'kube-proxy', enabled: true },
-  ]);
+  assert.deepEqual(standard.spec, {
+    version: '1.37.2',
+    mode: 'Standard',
+    paused: false,
+    clusterType: 'Managed',
+    controlPlane: {
+      placement: { spreadAcrossZones: true },
+      apiServer: { extraArgs: { 'audit-log-maxage': '7' }, resources: { requests: { cpu: '250m', memory: '512Mi' } } },
+      controllerManager: { resources: { requests: { cpu: '100m', memory: '256Mi' } } },
+      scheduler: { resources: { requests: { cpu: '50m', memory: '128Mi' } } },
+      etcd: { storage: { claimTemplate: { size: '2Gi' } }, resources: { requests: { cpu: '100m', memory: '256Mi' } } },
+    },
+    network: { podCIDR: '10.200.0.0/16', serviceCIDR: '10.201.0.0/20', nodeCIDRMaskSize: 24, proxyMode: 'iptables', plugin: 'none', clusterDomain: 'cluster.local' },
+    certificates: { validity: '8760h', renewBefore: '720h', caValidity: '87600h' },
+    users: [
+      { name: 'operator', groups: ['tessera:operators'], validity: '24h' },
+      { name: 'auditor', groups: ['tessera:viewers'], validity: '24h' },
+    ],
+    addons: [
+      { name: 'coredns', enabled: true },
+      { name: 'kube-proxy', enabled: true },
+    ],
+  });
 
   await api.client.create(clusters, clusterObject('bare'));
   const bare = await api.client.get<Cluster>(`${clusters}/bare`);
-  assert.equal(bare.spec.mode, 'Standard', 'mode defaults to Standard');
+  assert.deepEqual(bare.spec, {
+    version: '1.37.2',
+    mode: 'Standard',
+    paused: false,
+    clusterType: 'Managed',
+    network: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodeCIDRMaskSize: 24, proxyMode: 'iptables', plugin: 'none', clusterDomain: 'cluster.local' },
+    certificates: { validity: '8760h', renewBefore: '720h', caValidity: '87600h' },
+  });
 });
 
 test('changing or removing an immutable field is rejected with a 422 naming the field, and nothing changes', async () => {
@@ -187,6 +215,96 @@ test('duplicate user names are rejected naming the user', async () => {
 test('component overrides are checked: flag names without dashes, quantities as resources', async () => {
   await assertCreateRejected('bad-args', { controlPlane: { apiServer: { extraArgs: { '--v': '4' } } } }, 'spec.controlPlane.apiServer.extraArgs', /keys are flag names without leading dashes/);
   await assertCreateRejected('bad-args', { controlPlane: { scheduler: { resources: { limits: { memory: 'lots' } } } } }, 'spec.controlPlane.scheduler.resources.limits[memory]', /must be Kubernetes quantities/);
+});
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Sends the Cluster as a server-side dry run (`kubectl create --dry-run=server`): validated in full, never stored. */
+function dryRunCreate(name: string, spec: Partial<ClusterSpec>): Promise<unknown> {
+  return api.client.create(clusters, clusterObject(name, spec), { dryRun: 'All' });
+}
+
+// The three Clusters a platform must refuse that the API server used to accept.
+test('a user in a system: group is refused naming spec.users[].groups: no RBAC change could take that certificate back', async () => {
+  const message = /spec\.users\[\]\.groups: system:masters must not start with "system:": .*a certificate cannot be revoked.*use a group such as tessera:admins/;
+  await assertInvalid(dryRunCreate('masters', { users: [{ name: 'mallory', groups: ['tessera:viewers', 'system:masters'] }] }), 'spec.users[0].groups[1]', message);
+  await assertInvalid(dryRunCreate('nodes', { users: [{ name: 'ok' }, { name: 'kubelet', groups: ['system:nodes'] }] }), 'spec.users[1].groups[0]', /must not start with "system:"/);
+  await assertAbsent('masters');
+  // Groups RBAC binds, and groups that merely contain "system", are fine.
+  await dryRunCreate('groups-ok', { users: [{ name: 'alice', groups: ['tessera:admins', 'ops-system:oncall'] }] });
+  await assertAbsent('groups-ok');
+});
+
+test('an extraArgs override of a flag the platform owns is refused naming the flag and the fix', async () => {
+  await assertInvalid(
+    dryRunCreate('always-allow', { controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'AlwaysAllow' } } } }),
+    'spec.controlPlane.apiServer.extraArgs',
+    /spec\.controlPlane\.apiServer\.extraArgs\.authorization-\*: every flag starting with authorization- is set by Tessera: authentication and authorization are the platform's.*Remove it from extraArgs/,
+  );
+  await assertInvalid(
+    dryRunCreate('etcd-peer', { controlPlane: { etcd: { extraArgs: { 'peer-client-cert-auth': 'false', 'quota-backend-bytes': '4294967296' } } } }),
+    'spec.controlPlane.etcd.extraArgs',
+    /spec\.controlPlane\.etcd\.extraArgs\.peer-\*: every flag starting with peer- is set by Tessera: members and their clients prove who they are/,
+  );
+  await assertInvalid(
+    dryRunCreate('no-node-restriction', { controlPlane: { apiServer: { extraArgs: { 'disable-admission-plugins': 'NodeRestriction' } } } }),
+    'spec.controlPlane.apiServer.extraArgs',
+    /disable-admission-plugins must not disable NodeRestriction, ServiceAccount, NamespaceLifecycle/,
+  );
+  await assertInvalid(
+    dryRunCreate('replaced-plugins', { controlPlane: { apiServer: { extraArgs: { 'enable-admission-plugins': 'AlwaysPullImages' } } } }),
+    'spec.controlPlane.apiServer.extraArgs',
+    /enable-admission-plugins must include NodeRestriction/,
+  );
+  // Every protected name (a prefix stands for its flags) is refused on its component by the server itself.
+  const components: Record<ControlPlaneComponentName, string> = { apiServer: 'apiServer', controllerManager: 'controllerManager', scheduler: 'scheduler', etcd: 'etcd' };
+  for (const component of Object.keys(components) as ControlPlaneComponentName[]) {
+    for (const entry of PROTECTED_FLAGS[component]) {
+      const prefix = entry.endsWith('*') ? entry.slice(0, -1) : undefined;
+      const flag = prefix === undefined ? entry : `${prefix}x`;
+      const named = `spec.controlPlane.${component}.extraArgs.${prefix === undefined ? `${entry} is` : `${entry}: every flag starting with ${prefix} is`} set by Tessera`;
+      await assertInvalid(dryRunCreate('protected', { controlPlane: { [component]: { extraArgs: { [flag]: 'value' } } } }), `spec.controlPlane.${component}.extraArgs`, new RegExp(escapeRegExp(named)));
+    }
+  }
+  // Tuning stays possible.
+  await dryRunCreate('tuned', {
+    controlPlane: {
+      apiServer: { extraArgs: { v: '4', 'max-requests-inflight': '800', 'enable-admission-plugins': 'NodeRestriction,AlwaysPullImages', 'disable-admission-plugins': 'DefaultStorageClass' } },
+      controllerManager: { extraArgs: { 'node-monitor-grace-period': '40s' } },
+      scheduler: { extraArgs: { v: '2' } },
+      etcd: { extraArgs: { 'quota-backend-bytes': '4294967296' } },
+    },
+  });
+  await assertAbsent('tuned');
+});
+
+test('an extraArgs value with a control character is refused naming the flag', async () => {
+  for (const [component, value] of [
+    ['apiServer', '/var/log/audit.log\n--authorization-mode=AlwaysAllow'],
+    ['controllerManager', '4\t'],
+    ['scheduler', 'a\u0000b'],
+    ['etcd', 'info\u0085'],
+  ] as const) {
+    await assertInvalid(
+      dryRunCreate('newline', { controlPlane: { [component]: { extraArgs: { 'log-file': value } } } }),
+      `spec.controlPlane.${component}.extraArgs[log-file]`,
+      new RegExp(`spec\\.controlPlane\\.${component}\\.extraArgs values must not contain control characters \\(newline, tab, NUL and the like\\)`),
+    );
+  }
+  await assertAbsent('newline');
+});
+
+test('spec.paused and spec.users[].validity are defaulted and checked', async () => {
+  await assertInvalid(dryRunCreate('bad-validity', { users: [{ name: 'alice', validity: '1d' }] }), 'spec.users[0].validity', /spec\.users\[\]\.validity must be a positive Go duration/);
+  await assertInvalid(dryRunCreate('bad-validity', { users: [{ name: 'alice', validity: '0s' }] }), 'spec.users[0].validity', /must be a positive Go duration/);
+  const created = await api.client.create<Cluster>(clusters, clusterObject('paused', { paused: true, users: [{ name: 'alice', validity: '15m' }, { name: 'bob' }] }));
+  assert.equal(created.spec.paused, true);
+  assert.deepEqual(created.spec.users, [
+    { name: 'alice', validity: '15m' },
+    { name: 'bob', validity: '24h' },
+  ]);
+  await api.client.patch(`${clusters}/paused`, { spec: { paused: false } }, 'merge');
+  assert.equal((await api.client.get<Cluster>(`${clusters}/paused`)).spec.paused, false, 'unpausing is a plain spec change');
 });
 
 test('a Cluster name that cannot prefix its owned objects is rejected', async () => {

@@ -28,6 +28,7 @@ type ContractComponentSpec = {
 type ContractEtcdStorage = { claimTemplate?: { storageClassName?: string; size: string }; volumeSource?: Record<string, unknown> };
 type ContractClusterSpec = {
   version: string;
+  paused?: boolean;
   mode?: 'Standard' | 'Minimal';
   clusterType?: 'Managed' | 'Dedicated' | 'Serverless';
   controlPlane?: {
@@ -47,7 +48,7 @@ type ContractClusterSpec = {
     clusterDomain?: string;
   };
   certificates?: { validity?: string; renewBefore?: string; caValidity?: string };
-  users?: Array<{ name: string; groups?: string[] }>;
+  users?: Array<{ name: string; groups?: string[]; validity?: string }>;
   addons?: Array<{ name: 'coredns' | 'kube-proxy'; version?: string; enabled?: boolean }>;
 };
 type ContractClusterCondition = {
@@ -106,6 +107,7 @@ test('withDefaults fills every default of an empty spec', () => {
   const spec = withDefaults({ version: '1.37.2' });
   assert.deepEqual(spec, {
     version: '1.37.2',
+    paused: false,
     mode: 'Standard',
     clusterType: 'Managed',
     controlPlane: {
@@ -136,8 +138,9 @@ test('withDefaults keeps what the spec sets and fills only the gaps', () => {
     },
     network: { podCIDR: '10.200.0.0/16', vpc: 'vpc-a' },
     certificates: { validity: '1h', renewBefore: '20m' },
-    users: [{ name: 'auditor', groups: ['tessera:viewers'] }, { name: 'bot' }],
+    users: [{ name: 'auditor', groups: ['tessera:viewers'] }, { name: 'bot', validity: '30m' }],
     addons: [{ name: 'kube-proxy', enabled: false }],
+    paused: true,
   };
   const defaulted = withDefaults(spec);
   assert.equal(defaulted.mode, 'Minimal');
@@ -149,9 +152,10 @@ test('withDefaults keeps what the spec sets and fills only the gaps', () => {
   assert.equal(defaulted.network.serviceCIDR, '10.96.0.0/12');
   assert.equal(defaulted.network.vpc, 'vpc-a');
   assert.deepEqual(defaulted.certificates, { validity: '1h', renewBefore: '20m', caValidity: '87600h' });
+  assert.equal(defaulted.paused, true);
   assert.deepEqual(defaulted.users, [
-    { name: 'auditor', groups: ['tessera:viewers'] },
-    { name: 'bot', groups: [] },
+    { name: 'auditor', groups: ['tessera:viewers'], validity: '24h' },
+    { name: 'bot', groups: [], validity: '30m' },
   ]);
   assert.deepEqual(defaulted.addons, [
     { name: 'coredns', version: DEFAULT_COREDNS_VERSION, enabled: true },

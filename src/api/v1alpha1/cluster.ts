@@ -5,6 +5,7 @@
 // defaults the API server can apply on its own are also schema defaults, so `kubectl get`
 // shows them.
 import { Type, type Static } from '@sinclair/typebox';
+import { extraArgValueRule, protectedFlagRules, type ControlPlaneComponentName } from './protected-flags.ts';
 
 export const clusterResource = {
   group: 'tessera.dev',
@@ -63,8 +64,8 @@ function durationSchema(path: string, defaultValue: Duration, description: strin
   });
 }
 
-const stringMap = (description: string, options: { maxProperties?: number; rules?: ValidationRule[] } = {}) =>
-  Type.Record(Type.String(), Type.String({ maxLength: 4096 }), {
+const stringMap = (description: string, options: { maxProperties?: number; rules?: ValidationRule[]; valueRules?: ValidationRule[] } = {}) =>
+  Type.Record(Type.String(), Type.String({ maxLength: 4096, ...(options.valueRules ? validations(...options.valueRules) : {}) }), {
     description,
     maxProperties: options.maxProperties ?? 64,
     ...(options.rules ? validations(...options.rules) : {}),
@@ -83,7 +84,8 @@ const quantityMap = (path: string, description: string) =>
 /** A core/v1 object embedded as is; the API server keeps its fields without checking them. */
 const embeddedObject = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description });
 
-function componentProperties(path: string, component: string) {
+/** `key` names the component in protected-flags.ts; without it (the generic type) no flag is protected. */
+function componentProperties(path: string, component: string, key?: ControlPlaneComponentName) {
   return {
     version: Type.Optional(
       Type.String({
@@ -93,9 +95,17 @@ function componentProperties(path: string, component: string) {
       }),
     ),
     extraArgs: Type.Optional(
-      stringMap(`Command-line flags for ${component}, by name without the leading dashes (e.g. {"v": "4"}); they are added to the rendered flags and override a rendered flag of the same name.`, {
-        rules: [{ rule: "self.all(flag, !flag.startsWith('-'))", message: `${path}.extraArgs keys are flag names without leading dashes, e.g. v: "4" for --v=4` }],
-      }),
+      stringMap(
+        `Command-line flags for ${component}, by name without the leading dashes (e.g. {"v": "4"}); they are added to the rendered flags and override a rendered flag of the same name. ` +
+          'Flags the platform owns (authentication, authorization, certificates, etcd, wiring; see docs/guest-access.md) are refused, and values must not contain control characters.',
+        {
+          rules: [
+            { rule: "self.all(flag, !flag.startsWith('-'))", message: `${path}.extraArgs keys are flag names without leading dashes, e.g. v: "4" for --v=4` },
+            ...(key ? protectedFlagRules(key) : []),
+          ],
+          ...(key ? { valueRules: [extraArgValueRule(key)] } : {}),
+        },
+      ),
     ),
     resources: Type.Optional(
       Type.Object(
@@ -109,8 +119,8 @@ function componentProperties(path: string, component: string) {
   };
 }
 
-const componentSpec = (path: string, component: string) =>
-  Type.Object(componentProperties(path, component), { description: `Overrides for ${component}.` });
+const componentSpec = (path: string, component: string, key?: ControlPlaneComponentName) =>
+  Type.Object(componentProperties(path, component, key), { description: `Overrides for ${component}.` });
 
 export const ComponentSpecSchema = componentSpec('spec.controlPlane.<component>', 'the component');
 export type ComponentSpec = Static<typeof ComponentSpecSchema>;
@@ -281,6 +291,10 @@ const CertificatesSchema = Type.Object(
 export const DEFAULT_COREDNS_VERSION = '1.12.1';
 
 const maxUsers = 64;
+/** Groups Kubernetes itself assigns meaning to (system:masters, system:nodes, ...); never given to extra users. */
+export const RESERVED_GROUP_PREFIX = 'system:';
+/** Extra users' client certificates are short-lived, so removing a user ends access soon. */
+export const DEFAULT_USER_CERTIFICATE_VALIDITY: Duration = '24h';
 const UserSchema = Type.Object({
   name: Type.String({
     description: 'User name: the CN of the user\'s client certificate and part of the name of the Secret holding the user\'s kubeconfig.',
@@ -291,10 +305,32 @@ const UserSchema = Type.Object({
     }),
   }),
   groups: Type.Optional(
-    Type.Array(Type.String({ maxLength: 253 }), {
-      description: 'Groups of the user (the O of the certificate), which RBAC in the guest binds roles to, e.g. ["tessera:viewers"].',
-      maxItems: 32,
-    }),
+    Type.Array(
+      Type.String({
+        maxLength: 253,
+        ...validations({
+          rule: `!self.startsWith('${RESERVED_GROUP_PREFIX}')`,
+          message:
+            `spec.users[].groups must not start with "${RESERVED_GROUP_PREFIX}": Kubernetes grants those groups (system:masters bypasses RBAC) and a certificate ` +
+            'cannot be revoked, so no RBAC change could take the access back; use a group such as tessera:admins, which RBAC binds',
+          messageExpression:
+            `'spec.users[].groups: ' + self + ' must not start with "${RESERVED_GROUP_PREFIX}": Kubernetes grants those groups (system:masters bypasses RBAC) and a certificate ` +
+            "cannot be revoked, so no RBAC change could take the access back; use a group such as tessera:admins, which RBAC binds'",
+        }),
+      }),
+      {
+        description: `Groups of the user (the O of the certificate), which RBAC in the guest binds roles to, e.g. ["tessera:viewers"]. Groups starting with "${RESERVED_GROUP_PREFIX}" are refused.`,
+        maxItems: 32,
+      },
+    ),
+  ),
+  validity: Type.Optional(
+    durationSchema(
+      'spec.users[].validity',
+      DEFAULT_USER_CERTIFICATE_VALIDITY,
+      'Lifetime of this user\'s client certificate. The operator renews it while the user is listed, once a third of the lifetime is left; ' +
+        'after the user is removed from the list the kubeconfig Secret is deleted, and a copy already handed out works until the certificate expires (certificates cannot be revoked), so this is the longest time access can outlive removal.',
+    ),
   ),
 }, { description: 'An extra user of the guest.' });
 
@@ -317,6 +353,14 @@ export const ClusterSpecSchema = Type.Object(
       maxLength: 32,
       ...validations({ rule: `self.matches('${kubernetesVersionPattern}')`, message: 'spec.version must be a Kubernetes release as 1.MINOR.PATCH without a leading v, e.g. 1.37.2' }),
     }),
+    paused: Type.Optional(
+      Type.Boolean({
+        description:
+          'Holds version changes at the next component boundary: a component whose upgrade has not started does not start; one already rolling finishes. ' +
+          'Certificate renewal and repair continue. Default false.',
+        default: false,
+      }),
+    ),
     mode: Type.Optional(
       Type.Union([Type.Literal('Standard'), Type.Literal('Minimal')], {
         description: 'Standard runs 3 etcd members and 3 replicas of every control-plane component; Minimal runs 1 of each. Default Standard.',
@@ -343,12 +387,12 @@ export const ClusterSpecSchema = Type.Object(
               { description: 'Where the control plane\'s pods run in the meta cluster.' },
             ),
           ),
-          apiServer: Type.Optional(componentSpec('spec.controlPlane.apiServer', 'kube-apiserver')),
-          controllerManager: Type.Optional(componentSpec('spec.controlPlane.controllerManager', 'kube-controller-manager')),
-          scheduler: Type.Optional(componentSpec('spec.controlPlane.scheduler', 'kube-scheduler')),
+          apiServer: Type.Optional(componentSpec('spec.controlPlane.apiServer', 'kube-apiserver', 'apiServer')),
+          controllerManager: Type.Optional(componentSpec('spec.controlPlane.controllerManager', 'kube-controller-manager', 'controllerManager')),
+          scheduler: Type.Optional(componentSpec('spec.controlPlane.scheduler', 'kube-scheduler', 'scheduler')),
           etcd: Type.Optional(
             Type.Object(
-              { ...componentProperties('spec.controlPlane.etcd', 'etcd'), storage: Type.Optional(EtcdStorageSchema) },
+              { ...componentProperties('spec.controlPlane.etcd', 'etcd', 'etcd'), storage: Type.Optional(EtcdStorageSchema) },
               { description: 'Overrides for etcd, and where its members keep their data.' },
             ),
           ),
@@ -444,9 +488,9 @@ export const ClusterStatusSchema = Type.Object(
     certificates: Type.Optional(
       Type.Object(
         {
-          notAfter: Type.Optional(timestamp('Earliest expiry among the leaf certificates.')),
+          notAfter: Type.Optional(timestamp('Earliest expiry among the platform\'s leaf certificates and kubeconfigs (extra users\' short-lived certificates are not counted).')),
           caNotAfter: Type.Optional(timestamp('Earliest expiry among the certificate authorities.')),
-          renewAt: Type.Optional(timestamp('When the leaf certificates will next be renewed.')),
+          renewAt: Type.Optional(timestamp('When the next certificate (a leaf, a kubeconfig or an extra user\'s short-lived certificate) will be renewed.')),
         },
         { description: 'Certificate expiry.' },
       ),
@@ -523,8 +567,11 @@ export type DefaultedEtcdSpec = Omit<DefaultedComponentSpec, 'version'> & {
   storage: DefaultedEtcdStorage;
 };
 
+export type DefaultedUser = { name: string; groups: string[]; validity: Duration };
+
 export type DefaultedClusterSpec = {
   version: string;
+  paused: boolean;
   mode: NonNullable<ClusterSpec['mode']>;
   clusterType: NonNullable<ClusterSpec['clusterType']>;
   controlPlane: {
@@ -544,7 +591,7 @@ export type DefaultedClusterSpec = {
     clusterDomain: string;
   };
   certificates: { validity: Duration; renewBefore: Duration; caValidity: Duration };
-  users: Array<{ name: string; groups: string[] }>;
+  users: DefaultedUser[];
   /** Always coredns then kube-proxy, each with a version and enabled set. */
   addons: Array<{ name: Addon['name']; version: string; enabled: boolean }>;
 };
@@ -600,6 +647,7 @@ export function withDefaults(spec: ClusterSpec): DefaultedClusterSpec {
   if (network.vpc !== undefined) defaultedNetwork.vpc = network.vpc;
   return {
     version: spec.version,
+    paused: spec.paused ?? false,
     mode: spec.mode ?? clusterDefaults.mode,
     clusterType: spec.clusterType ?? clusterDefaults.clusterType,
     controlPlane: {
@@ -615,7 +663,7 @@ export function withDefaults(spec: ClusterSpec): DefaultedClusterSpec {
       renewBefore: certificates.renewBefore ?? clusterDefaults.certificates.renewBefore,
       caValidity: certificates.caValidity ?? clusterDefaults.certificates.caValidity,
     },
-    users: (spec.users ?? []).map((user) => ({ name: user.name, groups: [...(user.groups ?? [])] })),
+    users: (spec.users ?? []).map((user) => ({ name: user.name, groups: [...(user.groups ?? [])], validity: user.validity ?? DEFAULT_USER_CERTIFICATE_VALIDITY })),
     addons: defaultAddons(spec.addons, spec.version),
   };
 }
