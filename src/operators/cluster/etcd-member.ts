@@ -5,7 +5,8 @@
 // `<c>-etcd-<i>.<c>-etcd.<ns>.svc.<domain>`, stable across replacements.
 import type { V1Container, V1PersistentVolumeClaim, V1Pod, V1ResourceRequirements, V1Volume } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
-import { etcdMemberClaimName, etcdMemberDnsName, etcdMemberName, etcdPeerServiceName } from './names.ts';
+import { createHash } from 'node:crypto';
+import { ETCD_MEMBER_REVISION_ANNOTATION, etcdMemberClaimName, etcdMemberDnsName, etcdMemberName, etcdPeerServiceName } from './names.ts';
 import {
   POD_IP,
   POD_IP_ENV,
@@ -73,6 +74,17 @@ export type RenderedEtcdMember = {
   /** Absent when the spec gives a volumeSource instead of a claimTemplate. */
   persistentVolumeClaim?: V1PersistentVolumeClaim;
 };
+
+/**
+ * What a running member must be restarted for, as a short hash: its image, extraArgs, resources
+ * and certificates. Membership flags (initial-cluster, its state) are left out: they matter only
+ * when a member first starts.
+ */
+export function etcdMemberRevision(context: RenderContext): string {
+  const etcd = context.spec.controlPlane.etcd;
+  const parts = { image: context.images.etcd, extraArgs: Object.entries(etcd.extraArgs).sort(), resources: etcd.resources ?? null, certificates: context.certificateChecksum };
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
 
 /** The Pod (and claim) of one member of `context.etcdMembers`. */
 export function renderEtcdMember(context: RenderContext, member: DesiredEtcdMember): RenderedEtcdMember {
@@ -154,7 +166,7 @@ export function renderEtcdMember(context: RenderContext, member: DesiredEtcdMemb
   const pod: V1Pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { ...ownedObjectMeta(context, member.name, 'etcd'), annotations: podMetadata(context, 'etcd').annotations },
+    metadata: { ...ownedObjectMeta(context, member.name, 'etcd'), annotations: { ...podMetadata(context, 'etcd').annotations, [ETCD_MEMBER_REVISION_ANNOTATION]: etcdMemberRevision(context) } },
     spec: {
       // hostname + subdomain (the headless Service) give the member its DNS name.
       hostname: member.name,

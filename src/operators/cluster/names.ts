@@ -10,6 +10,12 @@ export const MANAGED_BY = 'tessera';
 /** Pod (template) annotation: changes when any certificate changes, so the pods roll. */
 export const CERTIFICATES_CHECKSUM_ANNOTATION = 'tessera.dev/certificates-checksum';
 
+/**
+ * etcd member pod annotation: a hash of what a member must be restarted for (image, extraArgs,
+ * resources, certificates). A member whose pod carries another value is replaced, one at a time.
+ */
+export const ETCD_MEMBER_REVISION_ANNOTATION = 'tessera.dev/member-revision';
+
 export type ControlPlaneComponent = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
 /** Values of the `tessera.dev/component` label (docs/cluster-api-contract.md). */
 export type OwnedComponent = ControlPlaneComponent | 'pki' | 'kubeconfig';

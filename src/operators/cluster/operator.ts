@@ -10,6 +10,7 @@ import { EventRecorder } from '../../controller/events.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { ClusterReconciler, byClusterIndex, clusterKeyOf, type ClusterCaches } from './reconciler.ts';
+import type { CacheReader } from './component.ts';
 import { CLUSTER_LABEL } from './names.ts';
 
 export type ClusterOperatorOptions = {
@@ -18,10 +19,14 @@ export type ClusterOperatorOptions = {
   metrics?: ControllerMetrics;
   workers?: number;
   metaClusterDomain?: string;
+  /** Full resync of each guest's own objects; default DEFAULT_RESYNC_PERIOD_MS. */
+  resyncPeriodMs?: number;
 };
 
+type ClusterInformers = { [K in keyof ClusterCaches]: ClusterCaches[K] extends CacheReader<infer T> ? Informer<T & KubeObject> : never };
+
 export class ClusterOperator {
-  readonly caches: ClusterCaches;
+  readonly caches: ClusterInformers;
   readonly reconciler: ClusterReconciler;
   readonly controller: Controller;
 
@@ -38,7 +43,7 @@ export class ClusterOperator {
       deployments: new Informer<V1Deployment>(client, '/apis/apps/v1/deployments', ownedBy),
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
-    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, metaClusterDomain: options.metaClusterDomain });
+    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs });
     this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
     // Owned objects carry the Cluster's name as a label: map them to their Cluster's key, and
     // index them by it so a pass reads only its own Cluster's objects.

@@ -43,7 +43,7 @@ export function isSubset(desired: unknown, live: unknown): boolean {
 }
 
 /** Applies `desired` unless `live` already matches it; returns the object the server returned, or `live`. */
-export async function applyIfChanged<T>(client: RestClient, desired: Object, live: T | undefined): Promise<{ object: T; written: boolean }> {
+export async function applyIfChanged<T>(client: Pick<RestClient, 'apply'>, desired: Object, live: T | undefined): Promise<{ object: T; written: boolean }> {
   if (live !== undefined && isSubset(desired, live)) return { object: live, written: false };
   const object = await client.apply<T>(pathOf(desired), desired, fieldManager, true);
   return { object, written: true };

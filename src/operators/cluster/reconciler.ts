@@ -1,390 +1,306 @@
-// The Cluster reconciler: one pass reads the Cluster and what it owns from the informer caches,
-// then walks the stages in order (component-order.ts): network check, Services, PKI, etcd
-// members, API servers, controller-manager and scheduler, the guest's own objects, status.
-// Every stage writes only what differs, so a converged Cluster costs no writes; every decision
-// is a condition or an Event. The pass is safe to stop at any line: the next one starts again
-// from what the API server holds.
-import type { V1Pod, V1Service, V1Secret, V1PersistentVolumeClaim, V1Deployment } from '@kubernetes/client-node';
+// The Cluster reconciler. A pass reads the Cluster and what it owns from the informer caches,
+// defaults the spec once, decides which version may run (version-policy.ts) and at which version
+// each component is rendered now (upgrade-plan.ts), walks the component graph (components.ts),
+// summarises the conditions and writes status once. Every component writes only what differs,
+// so a converged Cluster costs no writes; every decision is a condition or an Event; errors
+// become a condition and an Event and are then returned to the controller, which logs them and
+// backs off. The pass is safe to stop at any line: the next one starts from what the API
+// server holds.
 import { randomBytes } from 'node:crypto';
 import type { Cluster, ClusterCondition, ClusterStatus, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { withDefaults } from '../../api/v1alpha1/cluster.ts';
-import type { Informer } from '../../controller/informer.ts';
-import type { RestClient } from '../../controller/rest-client.ts';
-import { isNotFound, resourcePath } from '../../controller/rest-client.ts';
-import type { EventRecorder } from '../../controller/events.ts';
+import { oldestVersion } from '../../api/v1alpha1/version-catalogue.ts';
+import { findCondition, setCondition, summarizeReady, type Condition, type ConditionUpdate } from '../../controller/conditions.ts';
 import type { ReconcileResult } from '../../controller/controller.ts';
-import { setCondition, summarizeReady, type Condition } from '../../controller/conditions.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
+import { silentLogger, type Logger } from '../../controller/logger.ts';
+import { isNotFound, resourcePath } from '../../controller/rest-client.ts';
 import { semanticEqual } from '../../controller/status.ts';
-import { checkClusterNetworkAgainstVpc } from '../../plan/network-rules.ts';
-import { buildCertificateSet, pkiSecretNames } from './pki/certificate-set.ts';
-import { certificateLifetimesOf, checksumOf, reconcileCertificateSecrets } from './pki/certificate-secrets.ts';
-import { renderContext, type DesiredEtcdMember, type RenderContext } from './render-context.ts';
-import { renderEtcdPeerService, renderEtcdClientService } from './etcd-services.ts';
-import { renderApiServerService, renderApiServerInternalService } from './apiserver-services.ts';
-import { renderApiServerDeployment, API_SERVER_PORT } from './apiserver-deployment.ts';
-import { renderControllerManagerDeployment } from './controller-manager-deployment.ts';
-import { renderSchedulerDeployment } from './scheduler-deployment.ts';
-import { initialEtcdMembers, etcdPeerURL, renderEtcdMember, ETCD_CLIENT_PORT } from './etcd-member.ts';
-import { apiServerServiceName, CLUSTER_LABEL, etcdClientServiceName, etcdMemberClaimName, serviceDnsName, deploymentName, CERTIFICATES_CHECKSUM_ANNOTATION } from './names.ts';
-import { EtcdClusterClient, type EtcdMember } from './etcd-client.ts';
-import { nextMembershipAction, type MemberObservation } from './etcd-membership.ts';
-import { applyIfChanged, pathOf } from './owned-objects.ts';
-import { credentialsFromKubeconfig, guestClient, probeReadyz } from './guest-access.ts';
-import { renderGuestObjects } from './guest/guest-objects.ts';
-import { applyGuestObjects, forgetGuestApplyState } from './guest/apply-to-guest.ts';
-import { decideBootstrapTokenRotation, generateBootstrapToken, newestValidBootstrapToken, parseBootstrapTokenSecret, type BootstrapToken } from './guest/bootstrap-token.ts';
+import { walkGraph } from '../../controller/task-graph.ts';
+import {
+  ClusterPass,
+  ComponentError,
+  runComponent,
+  type ApiClient,
+  type CacheReader,
+  type ClusterCaches,
+  type ClusterComponent,
+  type ComponentStatus,
+  type EtcdConnector,
+  type EventSink,
+  type GuestConnector,
+  type GuestMemory,
+  type MetaObject,
+} from './component.ts';
+import { CLUSTER_COMPONENTS } from './components.ts';
+import { EtcdClusterClient } from './etcd-client.ts';
+import { guestClient, probeReadyz } from './guest-access.ts';
+import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
+import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
+import { fieldManager } from './owned-objects.ts';
+import { etcdMemberCount } from './etcd-member.ts';
+import { etcdVersionFor } from './render-context.ts';
+import { observeDeployment, observeEtcdMembers, reportedVersion } from './running-versions.ts';
+import { CONTROL_PLANE_INPUTS, ConditionType, EventReason, READY_INPUTS, Reason } from './status.ts';
+import { planUpgrade, stepPosition, UPGRADE_STEPS, type ControlPlaneStep, type StepObservation, type UpgradePlan } from './upgrade-plan.ts';
+import { componentOverrideViolation, decideVersion } from './version-policy.ts';
 
 export const clusterFinalizer = 'tessera.dev/cluster-cleanup';
-const clustersPath = (namespace: string, name: string) => resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace, name });
+export { byClusterIndex, clusterKeyOf } from './component.ts';
+export type { ClusterCaches } from './component.ts';
 
-export type ClusterCaches = {
-  clusters: Informer<Cluster>;
-  pods: Informer<V1Pod>;
-  services: Informer<V1Service>;
-  secrets: Informer<V1Secret>;
-  claims: Informer<V1PersistentVolumeClaim>;
-  deployments: Informer<V1Deployment>;
-};
+const clustersPath = (namespace: string, name: string, subresource?: string) =>
+  resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace, name, subresource });
+
+/** The default full resync of a guest's own objects (drift inside the guest is repaired then). */
+export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;
 
 export type ClusterReconcilerOptions = {
-  client: RestClient;
+  client: ApiClient;
   caches: ClusterCaches;
-  events: EventRecorder;
+  events: EventSink;
+  logger?: Logger;
   metaClusterDomain?: string;
+  /** How often a guest's own objects are re-applied even if nothing changed; default 5 minutes. */
+  resyncPeriodMs?: number;
   now?: () => Date;
+  random?: (size: number) => Uint8Array;
+  /** How the operator reaches a guest's etcd; default the JSON gateway over TLS. */
+  etcd?: EtcdConnector;
+  /** How the operator reaches a guest's API; default HTTPS with the admin kubeconfig. */
+  guest?: GuestConnector;
+  /** The components and their graph; default CLUSTER_COMPONENTS (tests pass their own). */
+  components?: readonly ClusterComponent[];
 };
 
-type GuestState = { applied: string; token?: BootstrapToken; client?: RestClient };
+const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName);
+const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => ({
+  readyz: () => probeReadyz(endpoint, credentials),
+  client: guestClient(endpoint, credentials, clusterName),
+});
 
-/** Index of owned objects by their Cluster's key, `<namespace>/<name>` from the cluster label. */
-export const byClusterIndex = 'cluster';
-export function clusterKeyOf(object: { metadata?: { namespace?: string; labels?: Record<string, string> } }): string[] {
-  const name = object.metadata?.labels?.[CLUSTER_LABEL];
-  return name ? [`${object.metadata?.namespace}/${name}`] : [];
-}
-
-/** What a Cluster owns, from the cache's index: no scan over every guest's objects per pass. */
-function owned<T extends { metadata?: { namespace?: string; labels?: Record<string, string> } }>(informer: Informer<T>, cluster: Cluster): T[] {
-  return informer.byIndex(byClusterIndex, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
-}
-
-function isPodReady(pod: V1Pod | undefined): boolean {
-  return Boolean(pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-}
+type Observed = Record<ControlPlaneStep, StepObservation>;
 
 export class ClusterReconciler {
   private readonly options: ClusterReconcilerOptions;
-  private readonly guests = new Map<string, GuestState>();
+  private readonly logger: Logger;
+  private readonly memory = new Map<string, GuestMemory>();
   /** API writes per Cluster key, for the "converged costs nothing" benchmark and tests. */
   readonly writes = new Map<string, number>();
 
   constructor(options: ClusterReconcilerOptions) {
     this.options = options;
+    this.logger = options.logger ?? silentLogger;
   }
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
   }
 
-  private countWrite(key: string, written = true): void {
-    if (written) this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
+  private countWrites(key: string, count: number): void {
+    if (count > 0) this.writes.set(key, (this.writes.get(key) ?? 0) + count);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const cluster = this.options.caches.clusters.get(key);
     if (!cluster) {
-      this.guests.delete(key);
+      this.forget(key);
       return;
     }
     if (cluster.metadata.deletionTimestamp) return this.finalize(key, cluster);
     if (!cluster.metadata.finalizers?.includes(clusterFinalizer)) {
-      await addFinalizer(this.options.client, clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name), cluster, clusterFinalizer);
-      this.countWrite(key);
+      await addFinalizer(this.options.client as Parameters<typeof addFinalizer>[0], clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name), cluster, clusterFinalizer);
+      this.countWrites(key, 1);
       return { requeue: true };
     }
     return this.provision(key, cluster);
   }
 
-  private async provision(key: string, cluster: Cluster): Promise<ReconcileResult> {
-    const { client, caches, events } = this.options;
-    const now = this.now();
-    const spec = withDefaults(cluster.spec);
-    const namespace = cluster.metadata.namespace ?? 'default';
-    const name = cluster.metadata.name;
-    const target = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name, namespace, uid: cluster.metadata.uid };
-    let conditions: Condition[] = (cluster.status?.conditions ?? []) as Condition[];
-    const generation = cluster.metadata.generation;
-    const set = (type: string, ok: boolean, reason: string, message: string) => {
-      conditions = setCondition(conditions, { type, status: ok ? 'True' : 'False', reason, message }, generation, now);
-    };
-
-    // Network: the planner's rules against the other Clusters in the same VPC. Admission runs
-    // them too, but admission may have been down (failurePolicy Ignore): nothing is created
-    // for a Cluster whose network conflicts.
-    const vpc = spec.network.vpc;
-    const others = vpc ? caches.clusters.list().filter((other) => other.spec.network?.vpc === vpc) : [];
-    const networkErrors = checkClusterNetworkAgainstVpc(cluster, others).filter((finding) => finding.severity === 'error');
-    if (networkErrors.length) {
-      const message = networkErrors.map((f) => `${f.field}: ${f.message} (fix: ${f.fix})`).join('; ');
-      set('NetworkValid', false, 'NetworkConflict', message);
-      events.warning(target, 'NetworkConflict', message);
-      await this.writeStatus(key, cluster, { phase: 'Pending', conditions: this.summarize(conditions, generation, now) });
-      return {};
-    }
-    set('NetworkValid', true, 'NoConflicts', vpc ? `no conflicts with the ${others.length - 1} other cluster(s) in VPC ${vpc}` : 'pod and service ranges are consistent');
-
-    // Services first: the API server's ClusterIP goes into its serving certificate.
-    // Services do not depend on certificates; the checksum is not known yet.
-    const members = initialEtcdMembers(name, spec.mode);
-    const firstContext = this.context(cluster, spec, 'not-yet-issued', members, undefined);
-    const services = new Map(owned(caches.services, cluster).map((s) => [s.metadata?.name ?? '', s]));
-    let apiServerIP = services.get(apiServerServiceName(name))?.spec?.clusterIP;
-    let etcdClientIP = services.get(etcdClientServiceName(name))?.spec?.clusterIP;
-    for (const desired of [renderEtcdPeerService(firstContext), renderEtcdClientService(firstContext), renderApiServerService({ ...firstContext, apiServerServiceIP: apiServerIP }), renderApiServerInternalService(firstContext)]) {
-      const result = await applyIfChanged<V1Service>(client, desired, services.get(desired.metadata?.name ?? ''));
-      this.countWrite(key, result.written);
-      if (desired.metadata?.name === apiServerServiceName(name)) apiServerIP = result.object.spec?.clusterIP;
-      if (desired.metadata?.name === etcdClientServiceName(name)) etcdClientIP = result.object.spec?.clusterIP;
-    }
-    if (!apiServerIP) return { requeueAfter: 1000 };
-    const endpoint = `https://${apiServerIP}:${API_SERVER_PORT}`;
-
-    // PKI.
-    const secrets = new Map(owned(caches.secrets, cluster).map((s) => [s.metadata?.name ?? '', s]));
-    const certificateSet = buildCertificateSet({ cluster, apiServerClusterIP: apiServerIP, etcdClientClusterIP: etcdClientIP, endpoint, etcdMemberNames: members.map((m) => m.name), metaClusterDomain: this.options.metaClusterDomain });
-    let pki;
-    try {
-      pki = await reconcileCertificateSecrets({ cluster, set: certificateSet, existing: secrets, now, ...certificateLifetimesOf(cluster) });
-    } catch (error) {
-      set('CertificatesValid', false, 'CertificateError', (error as Error).message);
-      events.warning(target, 'CertificateError', (error as Error).message);
-      await this.writeStatus(key, cluster, { phase: 'Provisioning', conditions: this.summarize(conditions, generation, now) });
-      return { requeueAfter: 30_000 };
-    }
-    for (const secret of pki.secrets) {
-      const result = await applyIfChanged<V1Secret>(client, secret, secrets.get(secret.metadata?.name ?? ''));
-      this.countWrite(key, result.written);
-      secrets.set(secret.metadata?.name ?? '', result.object);
-    }
-    for (const renewed of pki.renewed) events.normal(target, 'CertificateRenewed', `renewed ${renewed}: ${pki.reasons[renewed] ?? ''}`);
-    if (pki.created.length) events.normal(target, 'CertificatesIssued', `issued ${pki.created.length} certificate Secret(s)`);
-    const names = pkiSecretNames(name);
-    const checksum = checksumOf(
-      pki.secrets,
-      pki.secrets.map((s) => s.metadata?.name ?? '').filter((n) => n !== names.adminKubeconfig && !spec.users.some((u) => n === names.userKubeconfig(u.name))),
-    );
-    const caExpiring = pki.expiringCertificateAuthorities;
-    set('CertificatesValid', caExpiring.length === 0, caExpiring.length ? 'CertificateAuthorityExpiring' : 'Valid', caExpiring.length ? `certificate authorities expiring: ${caExpiring.join(', ')} (rotate them by deleting their Secrets)` : `certificates valid until ${pki.earliestNotAfter.toISOString()}, renewal at ${pki.renewAt.toISOString()}`);
-
-    // etcd.
-    const etcd = await this.reconcileEtcd(key, cluster, spec, members, checksum, apiServerIP, secrets);
-    set('EtcdReady', etcd.ready, etcd.reason, etcd.message);
-
-    // API servers, controller-manager, scheduler: Deployments roll on their own.
-    const context = this.context(cluster, spec, checksum, members, apiServerIP);
-    const deployments = new Map(owned(caches.deployments, cluster).map((d) => [d.metadata?.name ?? '', d]));
-    for (const desired of [renderApiServerDeployment(context), renderControllerManagerDeployment(context), renderSchedulerDeployment(context)]) {
-      const result = await applyIfChanged<V1Deployment>(client, desired, deployments.get(desired.metadata?.name ?? ''));
-      this.countWrite(key, result.written);
-      deployments.set(desired.metadata?.name ?? '', result.object);
-    }
-    const available = (component: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler') => {
-      const deployment = deployments.get(deploymentName(name, component));
-      return { ready: deployment?.status?.readyReplicas ?? 0, wanted: deployment?.spec?.replicas ?? 0 };
-    };
-    const apiServers = available('kube-apiserver');
-
-    // The guest counts as Ready only when its own API answers /readyz through the Service.
-    const adminSecret = secrets.get(names.adminKubeconfig);
-    const adminKubeconfig = adminSecret?.data?.['kubeconfig'] ? Buffer.from(adminSecret.data['kubeconfig'], 'base64').toString('utf8') : undefined;
-    const credentials = adminKubeconfig ? credentialsFromKubeconfig(adminKubeconfig) : undefined;
-    const readyz = credentials ? await probeReadyz(endpoint, credentials) : { ready: false, detail: 'no admin kubeconfig yet' };
-    set('APIServerAvailable', readyz.ready, readyz.ready ? 'ReadyzOK' : 'ReadyzFailing', readyz.ready ? `${apiServers.ready}/${apiServers.wanted} API servers ready; /readyz answers ok at ${endpoint}` : `/readyz at ${endpoint}: ${readyz.detail}`);
-    const schedulingComponents = [available('kube-controller-manager'), available('kube-scheduler')];
-    const controlPlaneReady = readyz.ready && schedulingComponents.every((o) => o.ready >= 1);
-    set('ControlPlaneReady', controlPlaneReady, controlPlaneReady ? 'ComponentsAvailable' : 'ComponentsStarting', `controller-manager ${schedulingComponents[0]?.ready}/${schedulingComponents[0]?.wanted}, scheduler ${schedulingComponents[1]?.ready}/${schedulingComponents[1]?.wanted} ready`);
-
-    // Inside the guest: bootstrap RBAC, cluster-info, a bootstrap token, addons.
-    let guestRequeue: number | undefined;
-    if (readyz.ready && credentials) {
-      try {
-        guestRequeue = await this.reconcileGuest(key, cluster, spec, endpoint, credentials);
-        set('AddonsReady', true, 'Applied', `applied ${spec.addons.filter((a) => a.enabled).map((a) => `${a.name} ${a.version}`).join(', ')} and the join configuration`);
-      } catch (error) {
-        set('AddonsReady', false, 'ApplyFailed', (error as Error).message);
-      }
-    } else {
-      set('AddonsReady', false, 'WaitingForAPIServer', 'the guest API does not answer yet');
-    }
-
-    const summarized = this.summarize(conditions, generation, now);
-    const ready = summarized.find((c) => c.type === 'Ready')?.status === 'True';
-    const status: ClusterStatus = {
-      phase: ready ? 'Ready' : cluster.status?.phase === 'Ready' ? 'Degraded' : 'Provisioning',
-      conditions: summarized as ClusterCondition[],
-      endpoint,
-      versions: { apiServer: context.images.apiServer.split(':')[1], controllerManager: context.images.controllerManager.split(':')[1], scheduler: context.images.scheduler.split(':')[1], etcd: context.images.etcd.split(':')[1] },
-      etcdMembers: etcd.members,
-      certificates: { notAfter: pki.earliestNotAfter.toISOString(), caNotAfter: pki.caNotAfter.toISOString(), renewAt: pki.renewAt.toISOString() },
-      adminKubeconfigSecret: names.adminKubeconfig,
-    };
-    await this.writeStatus(key, cluster, status);
-    const untilRenewal = Math.max(1000, pki.renewAt.getTime() - now.getTime());
-    return { requeueAfter: ready ? Math.min(untilRenewal, guestRequeue ?? 60_000, 60_000) : Math.min(untilRenewal, 2000) };
+  private owned<T extends MetaObject>(cache: CacheReader<T>, key: string): T[] {
+    return cache.byIndex('cluster', key);
   }
 
-  private context(cluster: Cluster, spec: DefaultedClusterSpec, checksum: string, members: DesiredEtcdMember[], apiServerIP: string | undefined): RenderContext {
-    return renderContext({ cluster, spec, certificateChecksum: checksum, etcdMembers: members, apiServerServiceIP: apiServerIP, metaClusterDomain: this.options.metaClusterDomain });
+  /** What runs of each control-plane step, from the caches. */
+  private observe(key: string, spec: DefaultedClusterSpec, name: string): Observed {
+    const { caches } = this.options;
+    const pods = this.owned(caches.pods, key);
+    const podsOf = (component: string) => pods.filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === component);
+    const deployment = (component: Exclude<ControlPlaneStep, 'etcd'>) => caches.deployments.get(`${key.split('/')[0]}/${deploymentName(name, component)}`);
+    return {
+      etcd: observeEtcdMembers(podsOf('etcd'), etcdMemberCount(spec.mode)),
+      'kube-apiserver': observeDeployment(deployment('kube-apiserver'), podsOf('kube-apiserver')),
+      'kube-controller-manager': observeDeployment(deployment('kube-controller-manager'), podsOf('kube-controller-manager')),
+      'kube-scheduler': observeDeployment(deployment('kube-scheduler'), podsOf('kube-scheduler')),
+    };
+  }
+
+  private async provision(key: string, cluster: Cluster): Promise<ReconcileResult> {
+    const now = this.now();
+    const generation = cluster.metadata.generation;
+    const previous = (cluster.status?.conditions ?? []) as Condition[];
+    let conditions = previous;
+    const set = (type: string, update: Omit<ConditionUpdate, 'type'>) => {
+      conditions = setCondition(conditions, { type, ...update }, generation, now);
+    };
+
+    let spec: DefaultedClusterSpec;
+    try {
+      spec = withDefaults(cluster.spec);
+    } catch (error) {
+      // The API server's rules make this rare (a CRD older than the operator): say so and wait.
+      set(ConditionType.Ready, { status: 'False', reason: Reason.ReconcileError, message: (error as Error).message });
+      await this.writeStatus(key, cluster, { ...cluster.status, phase: 'Pending', conditions: conditions as ClusterCondition[] });
+      return {};
+    }
+
+    // Which version may run: decided against what the API servers run now.
+    const observed = this.observe(key, spec, cluster.metadata.name);
+    const apiServers = observed['kube-apiserver'];
+    const current = oldestVersion([...(apiServers.rendered ? [apiServers.rendered] : []), ...apiServers.running]);
+    const decision = decideVersion({ desired: spec.version, current });
+    const overrideViolation = decision.accepted ? componentOverrideViolation(spec) : undefined;
+    const refusal = !decision.accepted ? decision : overrideViolation;
+    const target = { apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, namespace: cluster.metadata.namespace, uid: cluster.metadata.uid };
+    if (refusal) {
+      set(ConditionType.VersionSupported, { status: 'False', reason: refusal.reason, message: refusal.message });
+      if (findCondition(previous, ConditionType.VersionSupported)?.message !== refusal.message) this.options.events.warning(target, EventReason.VersionRefused, refusal.message);
+      if (current === undefined) {
+        // Nothing runs yet and nothing may: the Cluster waits for a version Tessera supports.
+        await this.writeStatus(key, cluster, { ...cluster.status, phase: 'Pending', conditions: this.summarize(conditions, generation, now) as ClusterCondition[] });
+        return {};
+      }
+    } else {
+      set(ConditionType.VersionSupported, { status: 'True', reason: Reason.Supported, message: decision.accepted ? decision.message : '' });
+    }
+
+    // Targets: the spec's versions, or after a refusal what each component is rendered at now.
+    const targets: Record<ControlPlaneStep, string> = refusal
+      ? {
+          etcd: observed.etcd.rendered ?? etcdVersionFor({ ...spec, version: current ?? spec.version }),
+          'kube-apiserver': apiServers.rendered ?? (current as string),
+          'kube-controller-manager': observed['kube-controller-manager'].rendered ?? (current as string),
+          'kube-scheduler': observed['kube-scheduler'].rendered ?? (current as string),
+        }
+      : {
+          etcd: etcdVersionFor(spec),
+          'kube-apiserver': spec.controlPlane.apiServer.version,
+          'kube-controller-manager': spec.controlPlane.controllerManager.version,
+          'kube-scheduler': spec.controlPlane.scheduler.version,
+        };
+    const plan = planUpgrade({ targets, observed, paused: cluster.spec.paused === true });
+    const renderSpec = withPlannedVersions(spec, plan);
+
+    let memory = this.memory.get(key);
+    if (!memory) this.memory.set(key, (memory = {}));
+    const pass = new ClusterPass({
+      key,
+      cluster,
+      spec: renderSpec,
+      plan,
+      now,
+      client: this.options.client,
+      caches: this.options.caches,
+      events: this.options.events,
+      logger: this.logger,
+      memory,
+      etcd: this.options.etcd ?? defaultEtcd,
+      guest: this.options.guest ?? defaultGuest,
+      random: this.options.random ?? ((size) => randomBytes(size)),
+      metaClusterDomain: this.options.metaClusterDomain,
+      resyncPeriodMs: this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS,
+      fieldManager,
+    });
+    if (plan.starting) {
+      const { step, index, from, to } = plan.starting;
+      pass.normal(index === 0 || !findCondition(previous, ConditionType.Upgrading) || findCondition(previous, ConditionType.Upgrading)?.status !== 'True' ? EventReason.UpgradeStarted : EventReason.UpgradeStep, `upgrading ${step} from ${from} to ${to} (${stepPosition(index)})`);
+    }
+
+    // Walk the graph.
+    const failures: Error[] = [];
+    const components = this.options.components ?? CLUSTER_COMPONENTS;
+    const outcomes = await walkGraph<ClusterComponent['name'], ClusterComponent, ComponentStatus>(components, {
+      run: (component) => runComponent(component, pass),
+      blocked: (component, waitingFor) => ({
+        ready: false,
+        condition: { status: 'False', reason: Reason.DependencyNotReady, message: `waiting for ${waitingFor.join(', ')}` },
+      }),
+      failed: (component, error) => {
+        const message = error instanceof Error ? error.message : String(error);
+        const reason = error instanceof ComponentError ? error.reason : Reason.ReconcileError;
+        failures.push(new Error(`${component.name}: ${message}`, { cause: error }));
+        pass.warning(EventReason.ComponentFailed, `${component.name}: ${message}`);
+        return { ready: false, condition: { status: 'False', reason, message: `${component.name}: ${message}` } };
+      },
+    });
+    for (const component of components) {
+      const outcome = outcomes.get(component.name);
+      if (component.condition && outcome?.condition) set(component.condition, outcome.condition);
+    }
+
+    // Upgrading: from the plan, and the addons once the control plane is done.
+    const addonsBehind = plan.controlPlaneSettled && [...(pass.facts.addons?.values() ?? [])].length === 0 && findCondition(previous, ConditionType.Upgrading)?.status === 'True';
+    const upgrading = upgradingCondition(plan, addonsBehind, cluster.spec.paused === true);
+    const wasUpgrading = findCondition(previous, ConditionType.Upgrading)?.status === 'True';
+    set(ConditionType.Upgrading, upgrading);
+    const upgradingMessage = upgrading.message ?? '';
+    if (wasUpgrading && upgrading.status === 'False') pass.normal(EventReason.UpgradeCompleted, `every component runs ${targets['kube-apiserver']}`);
+    if (upgrading.reason === Reason.Paused && findCondition(previous, ConditionType.Upgrading)?.reason !== Reason.Paused) pass.normal(EventReason.UpgradePaused, upgradingMessage);
+
+    const summarized = this.summarize(conditions, generation, now);
+    const ready = findCondition(summarized, ConditionType.Ready)?.status === 'True';
+    const pods = this.owned(this.options.caches.pods, key);
+    const runningVersion = (component: string) => reportedVersion(pods.filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === component));
+    const status: ClusterStatus = {
+      phase: upgrading.status === 'True' ? 'Upgrading' : ready ? 'Ready' : cluster.status?.phase === 'Ready' || cluster.status?.phase === 'Degraded' ? 'Degraded' : 'Provisioning',
+      conditions: summarized as ClusterCondition[],
+      ...(pass.facts.endpoint ? { endpoint: pass.facts.endpoint } : {}),
+      versions: dropUndefined({
+        apiServer: runningVersion('kube-apiserver'),
+        controllerManager: runningVersion('kube-controller-manager'),
+        scheduler: runningVersion('kube-scheduler'),
+        etcd: runningVersion('etcd'),
+      }),
+      etcdMembers: pass.facts.etcdMembers ?? cluster.status?.etcdMembers ?? [],
+      ...(pass.facts.certificates ? { certificates: pass.facts.certificates } : cluster.status?.certificates ? { certificates: cluster.status.certificates } : {}),
+      adminKubeconfigSecret: `${cluster.metadata.name}-admin-kubeconfig`,
+    };
+    await this.writeStatus(key, cluster, status);
+    this.countWrites(key, pass.writes);
+    if (failures.length > 0) {
+      throw failures.length === 1 ? failures[0] : new AggregateError(failures, `Cluster ${key}: ${failures.length} components failed: ${failures.map((f) => f.message).join('; ')}`);
+    }
+    const resync = this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS;
+    const settled = ready && upgrading.status === 'False';
+    return { requeueAfter: Math.min(pass.requeueAfter ?? resync, settled ? resync : 2000) };
   }
 
   private summarize(conditions: Condition[], generation: number | undefined, now: Date): Condition[] {
-    const types = ['NetworkValid', 'CertificatesValid', 'EtcdReady', 'APIServerAvailable', 'ControlPlaneReady', 'AddonsReady'].filter((type) => conditions.some((c) => c.type === type));
-    return setCondition(conditions, summarizeReady(conditions, types), generation, now);
-  }
-
-  private async reconcileEtcd(key: string, cluster: Cluster, spec: DefaultedClusterSpec, members: DesiredEtcdMember[], checksum: string, apiServerIP: string, secrets: Map<string, V1Secret>): Promise<{ ready: boolean; reason: string; message: string; members: ClusterStatus['etcdMembers'] }> {
-    const { client, caches, events } = this.options;
-    const name = cluster.metadata.name;
-    const namespace = cluster.metadata.namespace ?? 'default';
-    const target = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name, namespace, uid: cluster.metadata.uid };
-    const pods = new Map(owned(caches.pods, cluster).filter((p) => p.metadata?.labels?.['tessera.dev/component'] === 'etcd').map((p) => [p.metadata?.name ?? '', p]));
-    const claims = new Map(owned(caches.claims, cluster).map((c) => [c.metadata?.name ?? '', c]));
-    const usesClaims = Boolean(spec.controlPlane.etcd.storage && 'claimTemplate' in spec.controlPlane.etcd.storage && spec.controlPlane.etcd.storage.claimTemplate);
-    const context = this.context(cluster, spec, checksum, members, apiServerIP);
-    const observed: MemberObservation[] = members.map((member) => {
-      const pod = pods.get(member.name);
-      const claim = claims.get(etcdMemberClaimName(member.name));
-      return {
-        name: member.name,
-        peerURL: etcdPeerURL(context, member.name),
-        podExists: Boolean(pod) && !pod?.metadata?.deletionTimestamp,
-        podTerminating: Boolean(pod?.metadata?.deletionTimestamp),
-        dataExists: usesClaims ? Boolean(claim) && !claim?.metadata?.deletionTimestamp : Boolean(pod),
-        healthy: isPodReady(pod),
-      };
-    });
-
-    // Talk to etcd through its client Service with the operator's certificate.
-    const operatorSecret = secrets.get(pkiSecretNames(name).etcdOperatorClient);
-    const clientService = caches.services.get(`${namespace}/${etcdClientServiceName(name)}`);
-    let etcdMembers: EtcdMember[] | undefined;
-    let etcdClient: EtcdClusterClient | undefined;
-    if (operatorSecret?.data && clientService?.spec?.clusterIP) {
-      const decode = (k: string) => Buffer.from(operatorSecret.data?.[k] ?? '', 'base64').toString('utf8');
-      etcdClient = new EtcdClusterClient(`https://${clientService.spec.clusterIP}:${ETCD_CLIENT_PORT}`, { caPem: decode('ca.crt'), certPem: decode('tls.crt'), keyPem: decode('tls.key') }, serviceDnsName(etcdClientServiceName(name), namespace, this.options.metaClusterDomain));
-      if (observed.some((m) => m.healthy)) etcdMembers = await etcdClient.listMembers().catch(() => undefined);
-    }
-    const formed = Boolean(cluster.status?.etcdMembers?.length) || Boolean(etcdMembers?.length);
-    const action = nextMembershipAction({ formed, observed, members: etcdMembers });
-
-    const createMember = async (member: DesiredEtcdMember, state: 'new' | 'existing') => {
-      const peers = state === 'new' ? members : members.filter((m) => m.name === member.name || (etcdMembers ?? []).some((e) => e.name === m.name || e.peerURLs.includes(etcdPeerURL(context, m.name))));
-      const rendered = renderEtcdMember({ ...context, etcdMembers: peers.map((m) => ({ ...m, state })) }, { ...member, state });
-      if (rendered.persistentVolumeClaim && !claims.get(rendered.persistentVolumeClaim.metadata?.name ?? '')) {
-        await client.apply(pathOf(rendered.persistentVolumeClaim), rendered.persistentVolumeClaim, 'tessera-cluster-operator', true);
-        this.countWrite(key);
-      }
-      await client.apply(pathOf(rendered.pod), rendered.pod, 'tessera-cluster-operator', true);
-      this.countWrite(key);
-    };
-
-    switch (action.kind) {
-      case 'bootstrap':
-        for (const memberName of action.members) {
-          const member = members.find((m) => m.name === memberName);
-          if (member) await createMember(member, 'new');
-        }
-        events.normal(target, 'EtcdBootstrapping', `starting etcd members ${action.members.join(', ')}`);
-        break;
-      case 'start': {
-        const member = members.find((m) => m.name === action.name);
-        if (member) await createMember(member, action.state);
-        events.normal(target, 'EtcdMemberStarted', `started etcd member ${action.name} (${action.state} cluster)`);
-        break;
-      }
-      case 'remove':
-        await etcdClient?.removeMember(action.id);
-        events.normal(target, 'EtcdMemberRemoved', `removed etcd member ${action.name} (id ${action.id}), whose data was lost, to replace it`);
-        break;
-      case 'add':
-        await etcdClient?.addMember(action.peerURL);
-        events.normal(target, 'EtcdMemberAdded', `added etcd member ${action.name} at ${action.peerURL}`);
-        break;
-      case 'discard-data': {
-        const claimName = etcdMemberClaimName(action.name);
-        await client.delete(resourcePath({ version: 'v1', resource: 'persistentvolumeclaims', namespace, name: claimName })).catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
-        this.countWrite(key);
-        events.normal(target, 'EtcdMemberDataDiscarded', `discarded the data of ${action.name}, which is no longer a member, so it can join again`);
-        break;
-      }
-      case 'wait':
-      case 'none':
-        break;
-    }
-
-    // Renewed certificates reach etcd by replacing one member's pod at a time (its data stays),
-    // and only while every member is healthy, so quorum holds throughout.
-    if (action.kind === 'none' && observed.every((m) => m.healthy)) {
-      const stale = members.map((m) => pods.get(m.name)).find((pod) => pod?.metadata?.annotations?.[CERTIFICATES_CHECKSUM_ANNOTATION] !== undefined && pod.metadata.annotations[CERTIFICATES_CHECKSUM_ANNOTATION] !== checksum);
-      if (stale?.metadata?.name) {
-        await client.delete(resourcePath({ version: 'v1', resource: 'pods', namespace, name: stale.metadata.name })).catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
-        this.countWrite(key);
-        events.normal(target, 'EtcdMemberRestarted', `restarting ${stale.metadata.name} to load renewed certificates`);
-      }
-    }
-
-    const healthy = observed.filter((m) => m.healthy).length;
-    const statusMembers = members.map((m) => ({ name: m.name, id: etcdMembers?.find((e) => e.name === m.name)?.id, ready: observed.find((o) => o.name === m.name)?.healthy ?? false }));
-    const ready = healthy === members.length && Boolean(etcdMembers);
-    const message = action.kind === 'wait' ? action.reason : `${healthy}/${members.length} members healthy${action.kind === 'none' ? '' : `; ${action.kind} ${'name' in action ? action.name : ''}`}`;
-    return { ready, reason: ready ? 'MembersHealthy' : action.kind === 'wait' ? 'Waiting' : 'MembersStarting', message, members: formed || etcdMembers ? statusMembers : [] };
-  }
-
-  private async reconcileGuest(key: string, cluster: Cluster, spec: DefaultedClusterSpec, endpoint: string, credentials: ReturnType<typeof credentialsFromKubeconfig>): Promise<number> {
-    const now = this.now();
-    let state = this.guests.get(key);
-    const identity = `${credentials.caCertPem}|${endpoint}`;
-    if (!state || state.applied !== identity) {
-      if (state?.client) forgetGuestApplyState(state.client);
-      state = { applied: identity, client: guestClient(endpoint, credentials, cluster.metadata.name) };
-      this.guests.set(key, state);
-    }
-    const guest = state.client as RestClient;
-    if (!state.token) {
-      const list = await guest.get<{ items: V1Secret[] }>('/api/v1/namespaces/kube-system/secrets', { fieldSelector: 'type=bootstrap.kubernetes.io/token' });
-      const tokens = list.items.map((secret) => {
-        try {
-          return parseBootstrapTokenSecret(secret as unknown as Parameters<typeof parseBootstrapTokenSecret>[0]);
-        } catch {
-          return undefined;
-        }
-      }).filter((t): t is BootstrapToken => t !== undefined);
-      state.token = newestValidBootstrapToken(tokens, now);
-    }
-    const rotation = decideBootstrapTokenRotation(state.token, now);
-    if (rotation.rotate || !state.token) state.token = generateBootstrapToken({ random: (size) => randomBytes(size), now });
-    const objects = renderGuestObjects(spec, { server: endpoint, caCertPem: credentials.caCertPem }, state.token);
-    const result = await applyGuestObjects(guest, objects, 'tessera-cluster-operator');
-    if (!result.skipped) this.countWrite(key);
-    const next = decideBootstrapTokenRotation(state.token, now);
-    return next.rotate ? 1000 : Math.max(1000, next.rotateAt.getTime() - now.getTime());
+    const present = (types: readonly string[]) => types.filter((type) => conditions.some((c) => c.type === type));
+    let next = conditions;
+    const controlPlane = present(CONTROL_PLANE_INPUTS);
+    if (controlPlane.length > 0) next = setCondition(next, summarizeReady(next, controlPlane, { type: ConditionType.ControlPlaneReady }), generation, now);
+    const addons = present([ConditionType.CoreDNSReady, ConditionType.KubeProxyReady]);
+    if (addons.length > 0) next = setCondition(next, summarizeReady(next, addons, { type: ConditionType.AddonsReady }), generation, now);
+    else next = setCondition(next, { type: ConditionType.AddonsReady, status: 'False', reason: Reason.DependencyNotReady, message: 'the guest API does not answer yet' }, generation, now);
+    return setCondition(next, summarizeReady(next, READY_INPUTS), generation, now);
   }
 
   private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<void> {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
     if (semanticEqual(cluster.status ?? {}, next)) return;
     await this.options.client.apply(
-      resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name, subresource: 'status' }),
+      clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name, 'status'),
       { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace }, status: next },
       'tessera-cluster-operator-status',
       true,
     );
-    this.countWrite(key);
+    this.countWrites(key, 1);
+  }
+
+  private forget(key: string): void {
+    const guest = this.memory.get(key)?.guest;
+    if (guest) forgetGuestApplyState(guest.api.client);
+    this.memory.delete(key);
   }
 
   /** Deletion: remove everything the Cluster owns, wait until it is gone, then the finalizer. */
@@ -392,8 +308,8 @@ export class ClusterReconciler {
     const { client, caches, events } = this.options;
     const namespace = cluster.metadata.namespace ?? 'default';
     const selector = `${CLUSTER_LABEL}=${cluster.metadata.name}`;
-    const remaining = [caches.deployments, caches.pods, caches.claims, caches.services, caches.secrets].map((informer) => owned(informer as Informer<{ metadata?: { namespace?: string; labels?: Record<string, string> } }>, cluster).length);
-    const total = remaining.reduce((a, b) => a + b, 0);
+    const owned = [caches.deployments, caches.pods, caches.claims, caches.services, caches.secrets] as CacheReader<MetaObject>[];
+    const total = owned.reduce((sum, cache) => sum + this.owned(cache, key).length, 0);
     if (total > 0) {
       for (const resource of [
         { group: 'apps', version: 'v1', resource: 'deployments' },
@@ -404,20 +320,49 @@ export class ClusterReconciler {
         await client.delete(resourcePath({ ...resource, namespace }), undefined, { labelSelector: selector });
       }
       // Services have no deletecollection: one by one.
-      for (const service of owned(caches.services, cluster)) {
+      for (const service of this.owned(caches.services, key)) {
         await client.delete(resourcePath({ version: 'v1', resource: 'services', namespace, name: service.metadata?.name })).catch((error: unknown) => {
           if (!isNotFound(error)) throw error;
         });
       }
-      events.normal({ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name: cluster.metadata.name, namespace, uid: cluster.metadata.uid }, 'Deleting', `deleting ${total} owned object(s)`);
+      events.normal({ apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, namespace, uid: cluster.metadata.uid }, EventReason.Deleting, `deleting ${total} owned object(s)`);
       return { requeueAfter: 1000 };
     }
     if (cluster.metadata.finalizers?.includes(clusterFinalizer)) {
-      await removeFinalizer(client, clustersPath(namespace, cluster.metadata.name), cluster, clusterFinalizer);
-      this.countWrite(key);
+      await removeFinalizer(client as Parameters<typeof removeFinalizer>[0], clustersPath(namespace, cluster.metadata.name), cluster, clusterFinalizer);
+      this.countWrites(key, 1);
     }
-    const guest = this.guests.get(key);
-    if (guest?.client) forgetGuestApplyState(guest.client);
-    this.guests.delete(key);
+    this.forget(key);
   }
+}
+
+/** The spec with each component's version as the plan renders it in this pass. */
+export function withPlannedVersions(spec: DefaultedClusterSpec, plan: UpgradePlan): DefaultedClusterSpec {
+  const { controlPlane } = spec;
+  return {
+    ...spec,
+    controlPlane: {
+      ...controlPlane,
+      etcd: { ...controlPlane.etcd, version: plan.render.etcd },
+      apiServer: { ...controlPlane.apiServer, version: plan.render['kube-apiserver'] },
+      controllerManager: { ...controlPlane.controllerManager, version: plan.render['kube-controller-manager'] },
+      scheduler: { ...controlPlane.scheduler, version: plan.render['kube-scheduler'] },
+    },
+  };
+}
+
+/** The Upgrading condition: which step runs, with progress, or why it is held. */
+export function upgradingCondition(plan: UpgradePlan, addonsBehind: boolean, paused: boolean): Omit<ConditionUpdate, 'type'> {
+  const step = plan.inProgress;
+  if (step) {
+    const where = `${step.step} ${step.from} -> ${step.to} (${stepPosition(step.index)})`;
+    if (step.held && paused) return { status: 'True', reason: Reason.Paused, message: `paused before ${where}: spec.paused is true; set it to false to continue` };
+    return { status: 'True', reason: Reason.InProgress, message: `upgrading ${where}: ${step.held ? 'waiting for the steps before it' : `${step.updated}/${step.wanted} running ${step.to}`}` };
+  }
+  if (addonsBehind) return { status: 'True', reason: Reason.InProgress, message: `upgrading addons to ${plan.render.addons} (${stepPosition(UPGRADE_STEPS.length - 1)}): waiting for the guest API` };
+  return { status: 'False', reason: Reason.UpToDate, message: `every component runs its target version (Kubernetes ${plan.render['kube-apiserver']}, etcd ${plan.render.etcd})` };
+}
+
+function dropUndefined<T extends Record<string, string | undefined>>(record: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: string };
 }

@@ -27,6 +27,7 @@ import {
   type OwnedComponent,
 } from './names.ts';
 import type { Cluster, ComponentSpec, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { catalogueEntry, supportedVersionsText } from '../../api/v1alpha1/version-catalogue.ts';
 
 // --- The context --------------------------------------------------------------------------------
 
@@ -58,25 +59,14 @@ export type RenderContext = {
 };
 
 export const DEFAULT_IMAGE_REGISTRY = 'registry.k8s.io';
-/**
- * The etcd each Kubernetes minor runs with, after kubeadm v1.37 (1.36 and 1.37 both on etcd 3.7).
- * Keep equal to ETCD_VERSION_BY_KUBERNETES_MINOR in src/local/binaries/versions.ts, which
- * operators may not import (they must run without src/local).
- */
-export const ETCD_VERSION_BY_KUBERNETES_MINOR: Readonly<Record<string, string>> = { '1.37': '3.7.3', '1.36': '3.7.3' };
-
-/** spec.controlPlane.etcd.version, else the etcd of spec.version's minor. */
+/** spec.controlPlane.etcd.version, else the etcd the version catalogue pairs with spec.version. */
 export function etcdVersionFor(spec: DefaultedClusterSpec): string {
   if (spec.controlPlane.etcd.version !== undefined) return spec.controlPlane.etcd.version.replace(/^v/, '');
-  const minor = spec.version.replace(/^v/, '').split('.').slice(0, 2).join('.');
-  const version = ETCD_VERSION_BY_KUBERNETES_MINOR[minor];
-  if (version === undefined) {
-    throw new Error(
-      `spec.version ${spec.version}: no etcd version is known for Kubernetes ${minor}; set spec.controlPlane.etcd.version ` +
-        `or add the minor to ETCD_VERSION_BY_KUBERNETES_MINOR (known: ${Object.keys(ETCD_VERSION_BY_KUBERNETES_MINOR).join(', ')})`,
-    );
+  const entry = catalogueEntry(spec.version.replace(/^v/, ''));
+  if (entry === undefined) {
+    throw new Error(`spec.version ${spec.version}: no etcd version is catalogued for it; use one of ${supportedVersionsText()} or set spec.controlPlane.etcd.version`);
   }
-  return version;
+  return entry.etcd;
 }
 
 /**

@@ -10,6 +10,9 @@
 // operator calls on its slow resync and whenever it builds a new client (a new or restored guest).
 import { createHash } from 'node:crypto';
 import { isNotFound, type RestClient } from '../../../controller/rest-client.ts';
+
+/** The requests applying and pruning make; the RestClient, or a fake in unit tests. */
+export type GuestClient = Pick<RestClient, 'get' | 'apply' | 'delete'>;
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, guestObjectKey, type GuestObject } from './guest-object.ts';
 
 type GuestKind = {
@@ -101,21 +104,21 @@ function hashOf(parts: unknown): string {
   return createHash('sha256').update(canonicalJson(parts)).digest('hex');
 }
 
-type GuestApplyState = { applied?: string; pruned: Map<string, string> };
+type GuestApplyState = { applied: Map<string, string>; pruned: Map<string, string> };
 // Weak: a guest whose client is dropped takes its state with it.
-const stateByClient = new WeakMap<RestClient, GuestApplyState>();
+const stateByClient = new WeakMap<GuestClient, GuestApplyState>();
 
-function stateOf(client: RestClient): GuestApplyState {
+function stateOf(client: GuestClient): GuestApplyState {
   let state = stateByClient.get(client);
   if (state === undefined) {
-    state = { pruned: new Map() };
+    state = { applied: new Map(), pruned: new Map() };
     stateByClient.set(client, state);
   }
   return state;
 }
 
 /** Makes the next apply and prune through this client go to the server even if nothing changed. */
-export function forgetGuestApplyState(client: RestClient): void {
+export function forgetGuestApplyState(client: GuestClient): void {
   stateByClient.delete(client);
 }
 
@@ -141,9 +144,10 @@ async function settleAll(work: Promise<unknown>[], what: string): Promise<void> 
 /**
  * Server-side applies `objects` under `fieldManager` (forcing ownership: these fields are
  * Tessera's), tier by tier, objects within a tier in parallel. Skips everything when the same
- * set was last applied through this client; the state is recorded only after every write worked.
+ * set was last applied through this client under the same `scope` (each component applies its
+ * own set under its own scope); the state is recorded only after every write worked.
  */
-export async function applyGuestObjects(client: RestClient, objects: readonly GuestObject[], fieldManager: string): Promise<GuestApplyResult> {
+export async function applyGuestObjects(client: GuestClient, objects: readonly GuestObject[], fieldManager: string, scope = 'all'): Promise<GuestApplyResult> {
   if (!fieldManager) throw new Error('applyGuestObjects: fieldManager is required, e.g. "tessera-cluster-operator"');
   const keys = new Set<string>();
   for (const object of objects) {
@@ -154,8 +158,8 @@ export async function applyGuestObjects(client: RestClient, objects: readonly Gu
   }
   const state = stateOf(client);
   const hash = hashOf({ fieldManager, objects: sortedByKey(objects) });
-  if (state.applied === hash) return { applied: 0, skipped: true };
-  state.applied = undefined;
+  if (state.applied.get(scope) === hash) return { applied: 0, skipped: true };
+  state.applied.delete(scope);
   for (const tier of applyTiers(objects)) {
     await settleAll(
       tier.map((object) =>
@@ -166,7 +170,7 @@ export async function applyGuestObjects(client: RestClient, objects: readonly Gu
       'applying guest objects',
     );
   }
-  state.applied = hash;
+  state.applied.set(scope, hash);
   return { applied: objects.length, skipped: false };
 }
 
@@ -184,7 +188,7 @@ type ListedObject = { metadata?: { name?: string; namespace?: string; deletionTi
  * matches everything); pass e.g. ADDON_LABEL to prune addon objects. Skipped when the same keep
  * set was last pruned with this selector through this client.
  */
-export async function pruneGuestObjects(client: RestClient, keep: readonly GuestObject[], labelSelector: string): Promise<GuestPruneResult> {
+export async function pruneGuestObjects(client: GuestClient, keep: readonly GuestObject[], labelSelector: string): Promise<GuestPruneResult> {
   if (!labelSelector.trim()) throw new Error('pruneGuestObjects: labelSelector is required; an empty one would select every Tessera object, e.g. pass "tessera.dev/addon"');
   const state = stateOf(client);
   const keepKeys = new Set(keep.map(guestObjectKey));

@@ -62,12 +62,18 @@ export function resolveAddons(spec: GuestClusterSpec): EnabledAddon[] {
   return enabled;
 }
 
+/** One addon's objects, labelled ADDON_LABEL=<addon>, and its version; undefined when it is disabled. */
+export function renderAddon(name: AddonName, spec: GuestClusterSpec, endpoint: GuestEndpoint): { version: string; objects: GuestObject[] } | undefined {
+  const enabled = resolveAddons(spec).find((addon) => addon.name === name);
+  if (!enabled) return undefined;
+  const objects = ADDONS[name].render(spec, enabled.version, endpoint).map((object) => ({
+    ...object,
+    metadata: { ...object.metadata, labels: { ...object.metadata.labels, [ADDON_LABEL]: name } },
+  }));
+  return { version: enabled.version, objects };
+}
+
 /** Every object of every enabled addon, each labelled with ADDON_LABEL=<addon>. */
 export function renderAddons(spec: GuestClusterSpec, endpoint: GuestEndpoint): GuestObject[] {
-  return resolveAddons(spec).flatMap(({ name, version }) =>
-    ADDONS[name].render(spec, version, endpoint).map((object) => ({
-      ...object,
-      metadata: { ...object.metadata, labels: { ...object.metadata.labels, [ADDON_LABEL]: name } },
-    })),
-  );
+  return ADDON_NAMES.flatMap((name) => renderAddon(name, spec, endpoint)?.objects ?? []);
 }

@@ -1,13 +1,8 @@
 // CoreDNS, the guest's cluster DNS, rendered from the template below. Versions and the shape of
 // the objects follow what kubeadm deploys for the same Kubernetes minor.
 import { formatAddress, parseCidr } from '../../../../plan/cidr.ts';
+import { catalogueEntry, supportedVersionsText } from '../../../../api/v1alpha1/version-catalogue.ts';
 import { KUBE_SYSTEM, guestMetadata, type GuestObject } from '../guest-object.ts';
-
-/** CoreDNS version kubeadm ships per Kubernetes minor (cmd/kubeadm/app/constants CoreDNSVersion). */
-export const CORE_DNS_VERSION_BY_KUBERNETES_MINOR: Readonly<Record<string, string>> = {
-  '1.36': '1.14.2',
-  '1.37': '1.14.6',
-};
 
 export const CORE_DNS_IMAGE_REPOSITORY = 'registry.k8s.io/coredns/coredns';
 export const CORE_DNS_NAME = 'coredns';
@@ -23,20 +18,13 @@ export type CoreDnsParameters = {
   replicas?: number;
 };
 
-function kubernetesMinor(version: string, field: string): string {
-  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
-  if (!match) throw new Error(`${field} ${JSON.stringify(version)} is not a Kubernetes version; write it as major.minor.patch, e.g. "1.37.2"`);
-  return `${match[1]}.${match[2]}`;
-}
-
+/** The CoreDNS the version catalogue pairs with a Kubernetes release. */
 export function coreDnsVersionFor(kubernetesVersion: string): string {
-  const minor = kubernetesMinor(kubernetesVersion, 'spec.version');
-  const version = CORE_DNS_VERSION_BY_KUBERNETES_MINOR[minor];
-  if (version === undefined) {
-    const known = Object.keys(CORE_DNS_VERSION_BY_KUBERNETES_MINOR).join(', ');
-    throw new Error(`spec.version ${kubernetesVersion}: no CoreDNS version is known for Kubernetes ${minor} (known: ${known}); set spec.addons[name=coredns].version or use a supported version`);
+  const entry = catalogueEntry(kubernetesVersion);
+  if (entry === undefined) {
+    throw new Error(`spec.version ${kubernetesVersion}: no CoreDNS version is catalogued for it (supported: ${supportedVersionsText()}); set spec.addons[name=coredns].version or use a supported version`);
   }
-  return version;
+  return entry.coredns;
 }
 
 /**

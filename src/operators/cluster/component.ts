@@ -1,0 +1,262 @@
+// One component of a guest (after Kamaji's internal/resources): a small file that renders the
+// meta-cluster objects it wants from the defaulted spec (pure), names the owned objects that are
+// no longer wanted (pruning), may act beyond applying objects (etcd membership, writes inside the
+// guest), and observes what runs as its condition and whether its dependents may start.
+// components.ts lists them with their dependencies; the reconciler walks that graph with one
+// ClusterPass, the per-pass context through which every read, write and Event goes.
+import type { V1Deployment, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { Cluster, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import type { ConditionUpdate } from '../../controller/conditions.ts';
+import type { EventTarget } from '../../controller/events.ts';
+import type { Logger } from '../../controller/logger.ts';
+import { isNotFound, type RestClient } from '../../controller/rest-client.ts';
+import type { GraphTask } from '../../controller/task-graph.ts';
+import type { EtcdMember, EtcdTls } from './etcd-client.ts';
+import type { BootstrapToken } from './guest/bootstrap-token.ts';
+import type { CertificateSecretsResult } from './pki/certificate-secrets.ts';
+import type { GuestCredentials } from './guest-access.ts';
+import { initialEtcdMembers } from './etcd-member.ts';
+import { CLUSTER_LABEL } from './names.ts';
+import { renderContext, type RenderContext } from './render-context.ts';
+import { applyIfChanged, pathOf } from './owned-objects.ts';
+import type { ClusterConditionType } from './status.ts';
+import type { UpgradePlan } from './upgrade-plan.ts';
+
+// --- I/O, all through the reconciler's options --------------------------------------------------
+
+/** What the operator does with an API server: the RestClient, or a fake in unit tests. */
+export type ApiClient = Pick<RestClient, 'get' | 'apply' | 'delete' | 'create' | 'patch'>;
+
+/** Read access to an informer's cache. */
+export type CacheReader<T> = { get(key: string): T | undefined; list(): T[]; byIndex(index: string, value: string): T[] };
+
+export type ClusterCaches = {
+  clusters: CacheReader<Cluster>;
+  pods: CacheReader<V1Pod>;
+  services: CacheReader<V1Service>;
+  secrets: CacheReader<V1Secret>;
+  claims: CacheReader<V1PersistentVolumeClaim>;
+  deployments: CacheReader<V1Deployment>;
+};
+
+export type EventSink = { normal(target: EventTarget, reason: string, message: string): void; warning(target: EventTarget, reason: string, message: string): void };
+
+/** A guest's etcd, reached through its client Service. */
+export type EtcdApi = { listMembers(): Promise<EtcdMember[]>; addMember(peerURL: string): Promise<EtcdMember>; removeMember(id: string): Promise<void> };
+export type EtcdConnector = (endpoint: string, tls: EtcdTls, serverName: string) => EtcdApi;
+
+/** A guest's own API: /readyz and a client, as its admin. */
+export type GuestApi = { readyz(): Promise<{ ready: boolean; detail: string }>; client: ApiClient };
+export type GuestConnector = (endpoint: string, credentials: GuestCredentials, clusterName: string) => GuestApi;
+
+// --- The pass -----------------------------------------------------------------------------------
+
+/** Index of owned objects by their Cluster's key, `<namespace>/<name>` from the cluster label. */
+export const byClusterIndex = 'cluster';
+export function clusterKeyOf(object: { metadata?: { namespace?: string; labels?: Record<string, string> } }): string[] {
+  const name = object.metadata?.labels?.[CLUSTER_LABEL];
+  return name ? [`${object.metadata?.namespace}/${name}`] : [];
+}
+
+export type MetaObject = { apiVersion?: string; kind?: string; metadata?: V1ObjectMeta };
+
+/** What one guest keeps between passes: connections and memos that save work, never the truth. */
+export type GuestMemory = {
+  guest?: { identity: string; api: GuestApi; lastFullSync: number };
+  bootstrapToken?: BootstrapToken;
+  /** The last certificate reconciliation and what it was computed from (pki.ts). */
+  certificates?: { inputs: string; result: CertificateSecretsResult };
+};
+
+/** What components learn and hand to the components after them. */
+export type PassFacts = {
+  apiServerIP?: string;
+  etcdClientIP?: string;
+  endpoint?: string;
+  /** SHA-256 over the PKI Secrets the control-plane pods mount: changes roll them. */
+  certificateChecksum?: string;
+  secrets?: Map<string, V1Secret>;
+  certificateResult?: CertificateSecretsResult;
+  certificates?: { notAfter: string; caNotAfter: string; renewAt: string };
+  credentials?: GuestCredentials;
+  etcdMembers?: { name: string; id?: string; ready: boolean }[];
+  guest?: GuestApi;
+  /** etcd's condition and readiness, from its membership step. */
+  etcd?: ComponentStatus;
+  /** The addons applied in this pass (name and version), and whether every enabled one was. */
+  addons?: Map<string, string>;
+};
+
+export type PassOptions = {
+  key: string;
+  cluster: Cluster;
+  /** The defaulted spec with each component's version as the upgrade plan renders it. */
+  spec: DefaultedClusterSpec;
+  plan: UpgradePlan;
+  now: Date;
+  client: ApiClient;
+  caches: ClusterCaches;
+  events: EventSink;
+  logger: Logger;
+  memory: GuestMemory;
+  etcd: EtcdConnector;
+  guest: GuestConnector;
+  random: (size: number) => Uint8Array;
+  metaClusterDomain?: string;
+  resyncPeriodMs: number;
+  fieldManager: string;
+};
+
+export class ClusterPass {
+  readonly key: string;
+  readonly cluster: Cluster;
+  readonly name: string;
+  readonly namespace: string;
+  readonly spec: DefaultedClusterSpec;
+  readonly plan: UpgradePlan;
+  readonly now: Date;
+  readonly options: PassOptions;
+  readonly facts: PassFacts = {};
+  readonly target: EventTarget;
+  writes = 0;
+  private requeueMs: number | undefined;
+
+  constructor(options: PassOptions) {
+    this.options = options;
+    this.key = options.key;
+    this.cluster = options.cluster;
+    this.name = options.cluster.metadata.name;
+    this.namespace = options.cluster.metadata.namespace ?? 'default';
+    this.spec = options.spec;
+    this.plan = options.plan;
+    this.now = options.now;
+    this.target = { apiVersion: options.cluster.apiVersion, kind: options.cluster.kind, name: this.name, namespace: this.namespace, uid: options.cluster.metadata.uid };
+  }
+
+  get memory(): GuestMemory {
+    return this.options.memory;
+  }
+
+  /** The objects of `cache` this Cluster owns, from the cache's index. */
+  owned<T extends MetaObject>(cache: CacheReader<T>): T[] {
+    return cache.byIndex(byClusterIndex, this.key);
+  }
+
+  ownedByName<T extends MetaObject>(cache: CacheReader<T>): Map<string, T> {
+    return new Map(this.owned(cache).map((object) => [object.metadata?.name ?? '', object]));
+  }
+
+  /** Asks to be reconciled again within `ms` (the earliest ask of the pass wins). */
+  requeueWithin(ms: number): void {
+    this.requeueMs = this.requeueMs === undefined ? ms : Math.min(this.requeueMs, ms);
+  }
+
+  get requeueAfter(): number | undefined {
+    return this.requeueMs;
+  }
+
+  /** The live copy of an owned object (from the caches), found by its kind and name. */
+  liveOf<T extends MetaObject>(object: MetaObject): T | undefined {
+    const caches = this.options.caches;
+    const byKind: Record<string, CacheReader<MetaObject>> = { Pod: caches.pods, Service: caches.services, Secret: caches.secrets, PersistentVolumeClaim: caches.claims, Deployment: caches.deployments };
+    const cache = byKind[object.kind ?? ''];
+    if (!cache) throw new Error(`no cache holds ${object.kind} objects; add the kind to ClusterPass.liveOf and the operator's informers`);
+    return cache.get(`${object.metadata?.namespace ?? this.namespace}/${object.metadata?.name ?? ''}`) as T | undefined;
+  }
+
+  /** Server-side applies `desired` unless its live copy already has every field it sets. */
+  async apply<T extends MetaObject>(desired: MetaObject, live: T | undefined = this.liveOf<T>(desired)): Promise<T> {
+    const result = await applyIfChanged<T>(this.options.client, desired, live);
+    if (result.written) this.writes++;
+    return result.object;
+  }
+
+  /** Deletes an owned object; one already gone counts as deleted. */
+  async remove(object: MetaObject, reason: string): Promise<void> {
+    try {
+      await this.options.client.delete(pathOf(object));
+      this.writes++;
+      this.options.logger.info('deleted owned object', { cluster: this.key, kind: object.kind, name: object.metadata?.name, reason });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** What every renderer takes: the Cluster, the pass's spec, and what earlier components learnt. */
+  renderContext(): RenderContext {
+    return renderContext({
+      cluster: this.cluster,
+      spec: this.spec,
+      certificateChecksum: this.facts.certificateChecksum ?? 'not-yet-issued',
+      etcdMembers: initialEtcdMembers(this.name, this.spec.mode),
+      apiServerServiceIP: this.facts.apiServerIP,
+      metaClusterDomain: this.options.metaClusterDomain,
+    });
+  }
+
+  countWrite(): void {
+    this.writes++;
+  }
+
+  normal(reason: string, message: string): void {
+    this.options.events.normal(this.target, reason, message);
+  }
+
+  warning(reason: string, message: string): void {
+    this.options.events.warning(this.target, reason, message);
+  }
+}
+
+// --- The component interface --------------------------------------------------------------------
+
+export type ClusterComponentName =
+  | 'network'
+  | 'services'
+  | 'pki'
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'guest-api'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'guest-bootstrap'
+  | 'coredns'
+  | 'kube-proxy';
+
+export type ComponentStatus = {
+  /** Whether the components that depend on this one may run. */
+  ready: boolean;
+  /** This component's condition (its `condition` type); absent for components without one. */
+  condition?: Omit<ConditionUpdate, 'type'>;
+};
+
+export interface ClusterComponent extends GraphTask<ClusterComponentName> {
+  /** The condition this component reports, declared in status.ts. */
+  readonly condition?: ClusterConditionType;
+  /** The meta-cluster objects this component wants, from the pass's spec and facts. */
+  render(pass: ClusterPass): MetaObject[] | Promise<MetaObject[]>;
+  /** Owned objects of this component that exist but are no longer in `desired`. */
+  prune?(pass: ClusterPass, desired: readonly MetaObject[]): MetaObject[];
+  /** Work beyond applying objects: etcd membership changes, writes inside the guest. */
+  act?(pass: ClusterPass, applied: readonly MetaObject[]): Promise<void>;
+  /** What runs now: the condition and readiness. */
+  observe(pass: ClusterPass): ComponentStatus | Promise<ComponentStatus>;
+}
+
+/** A failure with the reason its component's condition should carry. */
+export class ComponentError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/** Runs one component: render, apply what differs, prune, act, observe. */
+export async function runComponent(component: ClusterComponent, pass: ClusterPass): Promise<ComponentStatus> {
+  const desired = await component.render(pass);
+  const applied: MetaObject[] = [];
+  for (const object of desired) applied.push(await pass.apply<MetaObject>(object));
+  for (const stale of component.prune?.(pass, desired) ?? []) await pass.remove(stale, `${component.name} no longer renders it`);
+  await component.act?.(pass, applied);
+  return component.observe(pass);
+}

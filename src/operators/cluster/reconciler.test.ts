@@ -1,0 +1,257 @@
+// The reconciler's failure paths and decisions, driven through fakes of the meta API, etcd and
+// the guest (fake-apis.ts), with a fixed clock: no cluster needed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { Cluster, ClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { FakeGuest, FakeMetaCluster, fakeEtcd } from './fake-apis.ts';
+import { ClusterReconciler, clusterFinalizer } from './reconciler.ts';
+import type { EventTarget } from '../../controller/events.ts';
+
+type Recorded = { type: 'Normal' | 'Warning'; reason: string; message: string };
+type Condition = { type: string; status: string; reason: string; message: string };
+
+const now = new Date('2026-12-06T12:00:00Z');
+
+function setup(options: { etcdFails?: boolean } = {}) {
+  const meta = new FakeMetaCluster();
+  const guest = new FakeGuest();
+  const events: Recorded[] = [];
+  const sink = {
+    normal: (_target: EventTarget, reason: string, message: string) => events.push({ type: 'Normal', reason, message }),
+    warning: (_target: EventTarget, reason: string, message: string) => events.push({ type: 'Warning', reason, message }),
+  };
+  let counter = 0;
+  const reconciler = new ClusterReconciler({
+    client: meta.client,
+    caches: meta.caches,
+    events: sink,
+    now: () => now,
+    random: (size) => new Uint8Array(size).map(() => (counter++ * 37) % 256),
+    etcd: fakeEtcd(meta, { fail: options.etcdFails }),
+    guest: () => guest.api,
+    resyncPeriodMs: 60_000,
+  });
+  return { meta, guest, events, reconciler };
+}
+
+function addCluster(meta: FakeMetaCluster, name: string, spec: Partial<ClusterSpec> = {}, generation = 1): void {
+  // The API server fills the network's schema defaults; the fake does not, so they are given here.
+  spec = { ...spec, network: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', ...spec.network } };
+  meta.put({
+    apiVersion: 'tessera.dev/v1alpha1',
+    kind: 'Cluster',
+    metadata: { name, namespace: 'team-a', uid: `uid-${name}`, generation, finalizers: [clusterFinalizer] },
+    spec: { version: '1.37.2', mode: 'Minimal', ...spec },
+  });
+}
+
+const clusterOf = (meta: FakeMetaCluster, name: string) => meta.find<Cluster>('Cluster', 'team-a', name) as Cluster;
+const conditionOf = (meta: FakeMetaCluster, name: string, type: string) => (clusterOf(meta, name).status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+const imageOf = (meta: FakeMetaCluster, name: string) => meta.find<V1Deployment>('Deployment', 'team-a', name)?.spec?.template.spec?.containers[0]?.image;
+
+function setSpec(meta: FakeMetaCluster, name: string, spec: Partial<ClusterSpec>): void {
+  const cluster = clusterOf(meta, name);
+  meta.put({ ...cluster, metadata: { ...cluster.metadata, generation: (cluster.metadata.generation ?? 1) + 1 }, spec: { ...cluster.spec, ...spec } } as never);
+}
+
+/** Reconciles and lets the fake kubelet run everything, until the Cluster is Ready (or gives up). */
+async function converge(meta: FakeMetaCluster, reconciler: ClusterReconciler, name: string, passes = 8): Promise<void> {
+  for (let pass = 0; pass < passes; pass++) {
+    await reconciler.reconcile(`team-a/${name}`).catch(() => undefined);
+    meta.runEverything(name);
+  }
+}
+
+test('a Minimal guest converges to Ready with every component condition True, then costs no writes', async () => {
+  const { meta, reconciler, guest } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  const cluster = clusterOf(meta, 'shop');
+  assert.equal(cluster.status?.phase, 'Ready', JSON.stringify(cluster.status?.conditions, null, 1));
+  for (const type of ['NetworkValid', 'VersionSupported', 'CertificatesValid', 'EtcdReady', 'APIServerAvailable', 'ControllerManagerAvailable', 'SchedulerAvailable', 'ControlPlaneReady', 'GuestBootstrapped', 'CoreDNSReady', 'KubeProxyReady', 'AddonsReady', 'Ready']) {
+    assert.equal(conditionOf(meta, 'shop', type)?.status, 'True', `${type}: ${conditionOf(meta, 'shop', type)?.message}`);
+  }
+  assert.equal(conditionOf(meta, 'shop', 'Upgrading')?.status, 'False');
+  assert.equal(cluster.status?.observedGeneration, 1);
+  assert.deepEqual(cluster.status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
+  assert.ok(guest.has('deployments', 'kube-system', 'coredns'), 'CoreDNS applied inside the guest');
+  const before = meta.writes().length;
+  await reconciler.reconcile('team-a/shop');
+  assert.deepEqual(meta.writes().slice(before), [], 'a converged guest costs no writes');
+});
+
+test('a network conflict creates nothing and says which field and how to fix it', async () => {
+  const { meta, reconciler, events } = setup();
+  addCluster(meta, 'first', { network: { vpc: 'vpc-1', podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' } });
+  addCluster(meta, 'second', { network: { vpc: 'vpc-1', podCIDR: '10.244.0.0/16', serviceCIDR: '10.112.0.0/12' } });
+  await reconciler.reconcile('team-a/second');
+  const network = conditionOf(meta, 'second', 'NetworkValid');
+  assert.equal(network?.status, 'False');
+  assert.equal(network?.reason, 'NetworkConflict');
+  assert.match(network?.message ?? '', /spec\.network\.podCIDR/);
+  assert.equal(conditionOf(meta, 'second', 'Ready')?.status, 'False');
+  assert.equal(meta.list('Service').length + meta.list('Secret').length + meta.list('Pod').length, 0, 'nothing is created');
+  assert.equal(clusterOf(meta, 'second').status?.observedGeneration, 1);
+  assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'NetworkConflict'));
+});
+
+test('a certificate error becomes CertificatesValid=False with the field, an Event, and an error for the controller', async () => {
+  const { meta, reconciler, events } = setup();
+  addCluster(meta, 'shop', { certificates: { validity: 'forever' } });
+  await assert.rejects(reconciler.reconcile('team-a/shop'), /spec\.certificates\.validity/);
+  const certificates = conditionOf(meta, 'shop', 'CertificatesValid');
+  assert.equal(certificates?.status, 'False');
+  assert.equal(certificates?.reason, 'CertificateError');
+  assert.equal(conditionOf(meta, 'shop', 'EtcdReady')?.reason, 'DependencyNotReady');
+  assert.ok(events.some((event) => event.reason === 'ComponentFailed' && /validity/.test(event.message)));
+  assert.equal(meta.list('Pod').length, 0, 'no etcd member starts without certificates');
+});
+
+test('an addon that fails to apply fails only its own condition, and the error reaches the controller', async () => {
+  const { meta, reconciler, guest, events } = setup();
+  addCluster(meta, 'shop');
+  guest.failApply = (path) => {
+    if (path.includes('/daemonsets/')) throw new Error('admission webhook denied the DaemonSet');
+  };
+  await converge(meta, reconciler, 'shop');
+  await assert.rejects(reconciler.reconcile('team-a/shop'), /kube-proxy: .*admission webhook denied/);
+  assert.equal(conditionOf(meta, 'shop', 'KubeProxyReady')?.status, 'False');
+  assert.equal(conditionOf(meta, 'shop', 'KubeProxyReady')?.reason, 'ApplyFailed');
+  assert.equal(conditionOf(meta, 'shop', 'CoreDNSReady')?.status, 'True');
+  assert.equal(conditionOf(meta, 'shop', 'AddonsReady')?.status, 'False');
+  assert.equal(conditionOf(meta, 'shop', 'Ready')?.status, 'False');
+  assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'ComponentFailed'));
+});
+
+test('etcd waits, without touching members, when replacing a lost member would risk quorum', async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'ha', { mode: 'Standard' });
+  await converge(meta, reconciler, 'ha');
+  assert.equal(conditionOf(meta, 'ha', 'EtcdReady')?.status, 'True');
+  // Member 0 lost its pod and its data; member 1 is unhealthy: replacing 0 now could lose quorum.
+  meta.objects.delete('Pod/team-a/ha-etcd-0');
+  meta.objects.delete('PersistentVolumeClaim/team-a/ha-etcd-0-data');
+  const member1 = meta.find<{ status: object }>('Pod', 'team-a', 'ha-etcd-1') as object;
+  meta.put({ ...member1, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] } } as never);
+  const before = meta.writes().length;
+  await reconciler.reconcile('team-a/ha');
+  const etcd = conditionOf(meta, 'ha', 'EtcdReady');
+  assert.equal(etcd?.status, 'False');
+  assert.equal(etcd?.reason, 'QuorumWait');
+  assert.match(etcd?.message ?? '', /ha-etcd-0 lost its data; waiting for the other members/);
+  assert.ok(!meta.writes().slice(before).some((write) => write.includes('/pods/ha-etcd')), 'no member is created or deleted');
+});
+
+test('a guest whose API stops answering is Degraded, with the reason from APIServerAvailable', async () => {
+  const { meta, reconciler, guest } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Ready');
+  guest.ready = false;
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Degraded');
+  assert.equal(conditionOf(meta, 'shop', 'Ready')?.reason, 'ReadyzFailing');
+  assert.equal(conditionOf(meta, 'shop', 'GuestBootstrapped')?.reason, 'DependencyNotReady');
+});
+
+test('an unknown version or a minor downgrade is refused naming spec.version, and the guest keeps its version', async () => {
+  for (const [version, reason] of [
+    ['9.9.9', 'UnsupportedVersion'],
+    ['1.36.3', 'MinorDowngrade'],
+  ] as const) {
+    const { meta, reconciler, events } = setup();
+    addCluster(meta, 'shop');
+    await converge(meta, reconciler, 'shop');
+    setSpec(meta, 'shop', { version });
+    await reconciler.reconcile('team-a/shop');
+    const supported = conditionOf(meta, 'shop', 'VersionSupported');
+    assert.equal(supported?.status, 'False');
+    assert.equal(supported?.reason, reason);
+    assert.match(supported?.message ?? '', new RegExp(`spec\\.version ${version.replaceAll('.', '\\.')}`));
+    const cluster = clusterOf(meta, 'shop');
+    assert.equal(cluster.status?.observedGeneration, cluster.metadata.generation, 'observedGeneration moves');
+    assert.equal(cluster.status?.phase, 'Ready', 'the guest stays Ready on its version');
+    assert.equal(imageOf(meta, 'shop-kube-apiserver'), 'registry.k8s.io/kube-apiserver:v1.37.2');
+    assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'VersionRefused'));
+  }
+});
+
+test('a new Cluster at an unsupported version creates nothing and waits in Pending', async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop', { version: '1.35.0' });
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Pending');
+  assert.match(conditionOf(meta, 'shop', 'VersionSupported')?.message ?? '', /use one of 1\.37\.2, 1\.36\.3/);
+  assert.equal(meta.list('Service').length, 0);
+});
+
+test('an upgrade moves the API server first and the controller-manager and scheduler only once every API server runs the new version', async () => {
+  const { meta, reconciler, events } = setup();
+  addCluster(meta, 'shop', { version: '1.36.3' });
+  await converge(meta, reconciler, 'shop');
+  assert.equal(clusterOf(meta, 'shop').status?.versions?.apiServer, '1.36.3');
+  setSpec(meta, 'shop', { version: '1.37.2' });
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(imageOf(meta, 'shop-kube-apiserver'), 'registry.k8s.io/kube-apiserver:v1.37.2');
+  assert.equal(imageOf(meta, 'shop-kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.36.3', 'held while the API servers roll');
+  assert.equal(imageOf(meta, 'shop-kube-scheduler'), 'registry.k8s.io/kube-scheduler:v1.36.3');
+  const upgrading = conditionOf(meta, 'shop', 'Upgrading');
+  assert.equal(upgrading?.status, 'True');
+  assert.match(upgrading?.message ?? '', /kube-apiserver 1\.36\.3 -> 1\.37\.2 \(step 2 of 5\)/);
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Upgrading');
+  assert.equal(clusterOf(meta, 'shop').status?.versions?.apiServer, '1.36.3', 'versions come from the running pods');
+  meta.runEverything('shop');
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(imageOf(meta, 'shop-kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.37.2');
+  meta.runEverything('shop');
+  await converge(meta, reconciler, 'shop', 3);
+  assert.equal(conditionOf(meta, 'shop', 'Upgrading')?.status, 'False');
+  assert.deepEqual(clusterOf(meta, 'shop').status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
+  const order = events.filter((event) => /^Upgrade/.test(event.reason)).map((event) => event.message.split(' ')[1]);
+  assert.deepEqual(order.slice(0, 3), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+  assert.ok(events.some((event) => event.reason === 'UpgradeCompleted'));
+});
+
+test('spec.paused holds the next step and says so; unpausing continues', async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop', { version: '1.36.3' });
+  await converge(meta, reconciler, 'shop');
+  setSpec(meta, 'shop', { version: '1.37.2' });
+  await reconciler.reconcile('team-a/shop');
+  setSpec(meta, 'shop', { paused: true } as Partial<ClusterSpec>);
+  meta.runEverything('shop');
+  await reconciler.reconcile('team-a/shop');
+  meta.runEverything('shop');
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(imageOf(meta, 'shop-kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.36.3');
+  const upgrading = conditionOf(meta, 'shop', 'Upgrading');
+  assert.equal(upgrading?.reason, 'Paused');
+  assert.match(upgrading?.message ?? '', /paused before kube-controller-manager/);
+  setSpec(meta, 'shop', { paused: false } as Partial<ClusterSpec>);
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(imageOf(meta, 'shop-kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.37.2');
+});
+
+test('removing a user deletes the user kubeconfig Secret at once', async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop', { users: [{ name: 'alice', groups: ['tessera:viewers'] }] });
+  await converge(meta, reconciler, 'shop');
+  assert.ok(meta.find<V1Secret>('Secret', 'team-a', 'shop-user-alice-kubeconfig'));
+  setSpec(meta, 'shop', { users: [] });
+  await reconciler.reconcile('team-a/shop');
+  assert.equal(meta.find<V1Secret>('Secret', 'team-a', 'shop-user-alice-kubeconfig'), undefined);
+});
+
+test('disabling an addon removes its objects from the guest', async () => {
+  const { meta, reconciler, guest } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  assert.ok(guest.has('daemonsets', 'kube-system', 'kube-proxy'));
+  setSpec(meta, 'shop', { addons: [{ name: 'kube-proxy', enabled: false }] });
+  await reconciler.reconcile('team-a/shop');
+  assert.ok(!guest.has('daemonsets', 'kube-system', 'kube-proxy'));
+  assert.ok(!guest.has('configmaps', 'kube-system', 'kube-proxy'));
+  assert.equal(conditionOf(meta, 'shop', 'KubeProxyReady')?.reason, 'Disabled');
+  assert.ok(guest.has('deployments', 'kube-system', 'coredns'));
+});
