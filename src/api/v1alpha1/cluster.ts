@@ -328,7 +328,7 @@ const UserSchema = Type.Object({
     durationSchema(
       'spec.users[].validity',
       DEFAULT_USER_CERTIFICATE_VALIDITY,
-      'Lifetime of this user\'s client certificate. The operator renews it while the user is listed, once a third of the lifetime is left; ' +
+      'Lifetime of this user\'s client certificate. The operator renews it while the user is listed, once a third of the lifetime is left (or spec.certificates.renewBefore, if shorter); ' +
         'after the user is removed from the list the kubeconfig Secret is deleted, and a copy already handed out works until the certificate expires (certificates cannot be revoked), so this is the longest time access can outlive removal.',
     ),
   ),

@@ -58,7 +58,12 @@ function guestCluster(name: string, users: Cluster['spec']['users'], certificate
   };
 }
 
-const shop = guestCluster('shop', [{ name: 'alice', groups: ['view-only', 'auditors'] }, { name: 'bob' }]);
+// Year-long user certificates, so the users renew with the platform's leaves in the tests of the
+// renewal window; the short-lived default (24h) has tests of its own below.
+const shop = guestCluster('shop', [
+  { name: 'alice', groups: ['view-only', 'auditors'], validity: '8760h' },
+  { name: 'bob', validity: '8760h' },
+]);
 
 function setFor(cluster: Cluster, overrides: Partial<CertificateSetInput> = {}): CertificateSetEntry[] {
   const name = cluster.metadata.name;
@@ -101,6 +106,11 @@ function certificateOf(secrets: readonly V1Secret[], entry: CertificateSetEntry)
 }
 
 const sorted = (values: readonly string[]) => [...values].sort();
+function entryOf(set: readonly CertificateSetEntry[], secretName: string): CertificateSetEntry {
+  const entry = set.find((candidate) => candidate.secretName === secretName);
+  assert.ok(entry, `set has no entry ${secretName}`);
+  return entry;
+}
 const signedEntries = (set: readonly CertificateSetEntry[]) => set.filter((entry) => entry.kind === 'leaf' || entry.kind === 'kubeconfig');
 
 let standardSet: CertificateSetEntry[];
@@ -254,7 +264,7 @@ void describe('reconcileCertificateSecrets', () => {
 
   void test('inside the renewal window exactly the leaves and kubeconfigs that are due are reissued', async () => {
     // carol joins 100 days later, so her kubeconfig is not due when the rest are.
-    const withCarol = guestCluster('shop', [...(shop.spec.users ?? []), { name: 'carol', groups: ['editors'] }]);
+    const withCarol = guestCluster('shop', [...(shop.spec.users ?? []), { name: 'carol', groups: ['editors'], validity: '8760h' }]);
     const carolSet = setFor(withCarol);
     const t1 = new Date(t0.getTime() + 100 * day);
     const joined = await reconcile({ cluster: withCarol, set: carolSet, existing: asExisting(first.secrets), now: t1 });
@@ -286,7 +296,9 @@ void describe('reconcileCertificateSecrets', () => {
     }
     // Next due: carol's kubeconfig, issued at t1.
     assert.equal(renewal.renewAt.getTime(), t1.getTime() + validity - renewBefore);
-    assert.equal(renewal.earliestNotAfter.getTime(), t1.getTime() + validity);
+    // Users are counted apart: the platform's own certificates were all renewed at t2.
+    assert.equal(renewal.earliestNotAfter.getTime(), t2.getTime() + validity);
+    assert.equal(renewal.userCertificates.find((state) => state.user === 'carol')?.notAfter.getTime(), t1.getTime() + validity);
 
     const apiServerInputs = ['shop-ca', 'shop-apiserver', 'shop-sa'];
     assert.notEqual(checksumOf(renewal.secrets, apiServerInputs), checksumOf(joined.secrets, apiServerInputs));
@@ -381,7 +393,7 @@ void describe('reconcileCertificateSecrets', () => {
   });
 
   void test('reports Secrets the set no longer names, such as a removed user', async () => {
-    const withoutBob = guestCluster('shop', [{ name: 'alice', groups: ['view-only', 'auditors'] }]);
+    const withoutBob = guestCluster('shop', [{ name: 'alice', groups: ['view-only', 'auditors'], validity: '8760h' }]);
     const existing = asExisting(first.secrets);
     existing.set('unrelated', { metadata: { name: 'unrelated', labels: { 'tessera.dev/cluster': 'shop' } } });
     const result = await reconcile({ cluster: withoutBob, set: setFor(withoutBob), existing, now: t0 });
@@ -398,6 +410,118 @@ void describe('reconcileCertificateSecrets', () => {
     await assert.rejects(reconcile({ set: standardSet, existing: wrongType, now: t0 }), /Secret shop-ca has type Opaque but must be kubernetes\.io\/tls; delete it/);
     const orphan = standardSet.filter((entry) => entry.secretName !== 'shop-etcd-ca');
     await assert.rejects(reconcile({ set: orphan, now: t0 }), /shop-apiserver-etcd-client names signer shop-etcd-ca, which is not a CA in the set/);
+  });
+});
+
+void describe('short-lived user certificates', () => {
+  // Default validity 24h; the renewal window is a third of it (8h), shorter than the cluster's 30 days.
+  const office = guestCluster('shop', [{ name: 'alice', groups: ['view-only'] }, { name: 'bob', validity: '2h' }]);
+  const officeSet = () => setFor(office);
+  const reconcileOffice = (existing: Map<string, V1Secret>, now: Date, cluster: Cluster = office) =>
+    reconcile({ cluster, set: setFor(cluster), existing, now });
+  const userNames = ['shop-user-alice-kubeconfig', 'shop-user-bob-kubeconfig'];
+  let issued: CertificateSecretsResult;
+  before(async () => {
+    issued = await reconcileOffice(new Map(), t0);
+  });
+
+  void test('each user certificate lives its own validity, and expires then per openssl', () => {
+    const caPem = text(issued.secrets, 'shop-ca', 'tls.crt');
+    const set = officeSet();
+    for (const [name, lifetime] of [
+      ['shop-user-alice-kubeconfig', 24 * hour],
+      ['shop-user-bob-kubeconfig', 2 * hour],
+    ] as const) {
+      const certPem = certificateOf(issued.secrets, entryOf(set, name));
+      assert.equal(describeCertificate(certPem).notAfter.getTime(), t0.getTime() + lifetime, name);
+      assert.ok(opensslVerifies(caPem, certPem, new Date(t0.getTime() + lifetime - 60_000), '-purpose', 'sslclient').ok, `${name} valid until the end`);
+      const expired = opensslVerifies(caPem, certPem, new Date(t0.getTime() + lifetime + 60_000), '-purpose', 'sslclient');
+      assert.ok(!expired.ok && /expired/.test(expired.output), `${name} expired after its validity: ${expired.output}`);
+    }
+    // The platform's certificates keep spec.certificates.validity, the admin kubeconfig included.
+    const adminPem = certificateOf(issued.secrets, entryOf(set, 'shop-admin-kubeconfig'));
+    assert.equal(describeCertificate(adminPem).notAfter.getTime(), t0.getTime() + validity);
+  });
+
+  void test('the result reports each user certificate and requeues for the first user renewal, leaving status notAfter to the platform', () => {
+    assert.deepEqual(issued.userCertificates, [
+      { user: 'alice', secretName: 'shop-user-alice-kubeconfig', notAfter: new Date(t0.getTime() + 24 * hour), renewAt: new Date(t0.getTime() + 16 * hour) },
+      { user: 'bob', secretName: 'shop-user-bob-kubeconfig', notAfter: new Date(t0.getTime() + 2 * hour), renewAt: new Date(t0.getTime() + (2 * hour * 2) / 3) },
+    ]);
+    assert.equal(issued.renewAt.getTime(), t0.getTime() + (2 * hour * 2) / 3, "bob's renewal comes first");
+    assert.equal(issued.earliestNotAfter.getTime(), t0.getTime() + validity, 'user certificates do not pull the platform expiry forward');
+  });
+
+  void test('renewal: only the due user certificate is reissued, the old one keeps working until it expires, the admin kubeconfig is untouched', async () => {
+    const bobDue = t0.getTime() + (2 * hour * 2) / 3;
+    const before = await reconcileOffice(asExisting(issued.secrets), new Date(bobDue - 1000));
+    assert.deepEqual([before.created, before.renewed], [[], []]);
+
+    const t1 = new Date(bobDue + 60_000);
+    const renewed = await reconcileOffice(asExisting(issued.secrets), t1);
+    assert.deepEqual(renewed.renewed, ['shop-user-bob-kubeconfig']);
+    assert.match(renewed.reasons['shop-user-bob-kubeconfig'] ?? '', /inside the renewal window/);
+    const set = officeSet();
+    const caPem = text(issued.secrets, 'shop-ca', 'tls.crt');
+    const oldBob = certificateOf(issued.secrets, entryOf(set, 'shop-user-bob-kubeconfig'));
+    const newBob = certificateOf(renewed.secrets, entryOf(set, 'shop-user-bob-kubeconfig'));
+    assert.equal(describeCertificate(newBob).notAfter.getTime(), t1.getTime() + 2 * hour);
+    assert.ok(opensslVerifies(caPem, oldBob, t1, '-purpose', 'sslclient').ok, 'the copy handed out earlier still works until its own expiry');
+    assert.ok(opensslVerifies(caPem, newBob, new Date(t0.getTime() + 2 * hour + 60_000), '-purpose', 'sslclient').ok, 'the renewed one outlives it');
+    for (const name of ['shop-admin-kubeconfig', 'shop-user-alice-kubeconfig']) {
+      assert.equal(JSON.stringify(secretNamed(renewed.secrets, name).data), JSON.stringify(secretNamed(issued.secrets, name).data), name);
+    }
+    assert.equal(renewed.renewAt.getTime(), t1.getTime() + (2 * hour * 2) / 3, "bob's next renewal is again the first");
+
+    // alice at 16h: her Secret is renewed with 8h left; keeping it renewed is all a listed user needs.
+    const t2 = new Date(t0.getTime() + 16 * hour + 60_000);
+    const aliceRenewed = await reconcileOffice(asExisting(renewed.secrets), t2);
+    assert.ok(aliceRenewed.renewed.includes('shop-user-alice-kubeconfig'));
+    assert.equal(describeCertificate(certificateOf(aliceRenewed.secrets, entryOf(set, 'shop-user-alice-kubeconfig'))).notAfter.getTime(), t2.getTime() + 24 * hour);
+  });
+
+  void test('the admin kubeconfig keeps working across renewals: same CA, same server, a fresh certificate that verifies', async () => {
+    const t1 = new Date(t0.getTime() + validity - renewBefore + hour);
+    const renewed = await reconcileOffice(asExisting(issued.secrets), t1);
+    assert.ok(renewed.renewed.includes('shop-admin-kubeconfig'));
+    const before = parseKubeconfig(text(issued.secrets, 'shop-admin-kubeconfig', 'kubeconfig'));
+    const afterRenewal = parseKubeconfig(text(renewed.secrets, 'shop-admin-kubeconfig', 'kubeconfig'));
+    assert.equal(afterRenewal.caCertPem, before.caCertPem);
+    assert.equal(afterRenewal.server, before.server);
+    assert.notEqual(afterRenewal.clientCertPem, before.clientCertPem);
+    const caPem = text(renewed.secrets, 'shop-ca', 'tls.crt');
+    assert.ok(opensslVerifies(caPem, afterRenewal.clientCertPem ?? '', t1, '-purpose', 'sslclient').ok);
+    assert.ok(opensslVerifies(caPem, before.clientCertPem ?? '', t1, '-purpose', 'sslclient').ok, 'a copy taken before the renewal still works');
+  });
+
+  void test('a shortened validity replaces a longer-lived certificate at once', async () => {
+    const longLived = guestCluster('shop', [{ name: 'alice', groups: ['view-only'], validity: '8760h' }, { name: 'bob', validity: '2h' }]);
+    const year = await reconcileOffice(new Map(), t0, longLived);
+    const t1 = new Date(t0.getTime() + hour);
+    const shortened = await reconcileOffice(asExisting(year.secrets), t1);
+    assert.deepEqual(shortened.renewed, ['shop-user-alice-kubeconfig']);
+    assert.match(shortened.reasons['shop-user-alice-kubeconfig'] ?? '', /validity shortened/);
+    assert.equal(describeCertificate(certificateOf(shortened.secrets, entryOf(officeSet(), 'shop-user-alice-kubeconfig'))).notAfter.getTime(), t1.getTime() + 24 * hour);
+  });
+
+  void test('a removed user is reported obsolete and no longer renewed or counted', async () => {
+    const aliceOnly = guestCluster('shop', [{ name: 'alice', groups: ['view-only'] }]);
+    const result = await reconcileOffice(asExisting(issued.secrets), new Date(t0.getTime() + hour), aliceOnly);
+    assert.deepEqual(result.obsolete, ['shop-user-bob-kubeconfig']);
+    assert.deepEqual(result.userCertificates.map((state) => state.user), ['alice']);
+    assert.equal(result.renewAt.getTime(), t0.getTime() + 16 * hour, "alice's renewal, not bob's");
+    assert.deepEqual(
+      result.secrets.map((secret) => secret.metadata?.name).filter((name) => userNames.includes(String(name))),
+      ['shop-user-alice-kubeconfig'],
+    );
+  });
+
+  void test('a user certificate already ending with its CA is kept and not counted for renewal', async () => {
+    const caValidityShort = 12 * hour;
+    const capped = await reconcile({ cluster: office, set: officeSet(), now: t0, caValidity: caValidityShort, validity: 6 * hour, renewBefore: hour });
+    const alice = capped.userCertificates.find((state) => state.user === 'alice');
+    assert.equal(alice?.notAfter.getTime(), t0.getTime() + caValidityShort, 'cut back to the CA');
+    assert.equal(alice?.renewAt.getTime(), alice?.notAfter.getTime());
   });
 });
 

@@ -44,19 +44,38 @@ export type CertificateSecretsResult = {
   renewed: string[];
   /** Why each created or renewed Secret changed, by name (for Events and logs). */
   reasons: Record<string, string>;
-  /** Earliest notAfter among leaves and kubeconfigs (status.certificates.notAfter). */
+  /**
+   * Earliest notAfter among the platform's leaves and kubeconfigs (status.certificates.notAfter);
+   * extra users' short-lived certificates are reported in `userCertificates` instead.
+   */
   earliestNotAfter: Date;
   /** Earliest notAfter among the CAs (status.certificates.caNotAfter). */
   caNotAfter: Date;
-  /** When the next leaf or kubeconfig renewal falls due (status.certificates.renewAt): requeue then. */
+  /**
+   * When the next renewal falls due, extra users' certificates included
+   * (status.certificates.renewAt): requeue then.
+   */
   renewAt: Date;
+  /** Each extra user's certificate, in set order: when it expires and when it will be renewed. */
+  userCertificates: UserCertificateState[];
   /** CAs inside the renewal window or expired: they are not rotated automatically. */
   expiringCertificateAuthorities: string[];
   /** Existing PKI or kubeconfig Secrets of this cluster that the set no longer names (e.g. a removed user). */
   obsolete: string[];
 };
 
+export type UserCertificateState = {
+  /** spec.users[].name. */
+  user: string;
+  secretName: string;
+  notAfter: Date;
+  /** notAfter less the user's renewal window; equal to notAfter when the CA ends first (not renewable). */
+  renewAt: Date;
+};
+
 const caller = 'reconcileCertificateSecrets';
+/** A user certificate that outlives now + its validity by more than this was issued under a longer one. */
+const shortenedValidityTolerance = 60_000;
 const extendedKeyUsageOid = { server: '1.3.6.1.5.5.7.3.1', client: '1.3.6.1.5.5.7.3.2' } as const;
 
 type SecretType = 'kubernetes.io/tls' | 'Opaque';
@@ -112,11 +131,12 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
       if (entry.kind !== 'leaf' && entry.kind !== 'kubeconfig') return;
       const signer = authorities.get(entry.signer) as Authority;
       const existing = input.existing.get(entry.secretName);
-      const reason = existing ? reasonToReissue(entry, existing, signer, clusterName, now, renewBefore) : 'missing';
+      const lifetime = entry.lifetime ?? { validity, renewBefore };
+      const reason = existing ? reasonToReissue(entry, existing, signer, clusterName, now, lifetime) : 'missing';
       const outcome =
         reason === undefined
           ? keepSigned(entry, existing as V1Secret, signer)
-          : await issueSigned(entry, signer, clusterName, now, validity, { kind: existing ? 'renewed' : 'created', reason });
+          : await issueSigned(entry, signer, clusterName, now, lifetime.validity, { kind: existing ? 'renewed' : 'created', reason });
       outcomes.set(entry.secretName, outcome);
     }),
   );
@@ -128,6 +148,7 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
   let earliestNotAfter: Date | undefined;
   let caNotAfter: Date | undefined;
   let renewAt: Date | undefined;
+  const userCertificates: UserCertificateState[] = [];
   const expiringCertificateAuthorities: string[] = [];
   for (const entry of entries) {
     const outcome = outcomes.get(entry.secretName) as Outcome;
@@ -142,10 +163,13 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
       caNotAfter = earliest(caNotAfter, notAfter);
       if (now.getTime() >= notAfter.getTime() - renewBefore) expiringCertificateAuthorities.push(entry.secretName);
     } else {
-      earliestNotAfter = earliest(earliestNotAfter, notAfter);
+      if (entry.user === undefined) earliestNotAfter = earliest(earliestNotAfter, notAfter);
       // A leaf already ending with its CA cannot be extended by reissuing; the CA is reported instead.
       const signer = authorities.get(entry.signer) as Authority;
-      if (notAfter.getTime() < signer.notAfter.getTime()) renewAt = earliest(renewAt, new Date(notAfter.getTime() - renewBefore));
+      const renewable = notAfter.getTime() < signer.notAfter.getTime();
+      const due = new Date(notAfter.getTime() - (entry.lifetime?.renewBefore ?? renewBefore));
+      if (renewable) renewAt = earliest(renewAt, due);
+      if (entry.user !== undefined) userCertificates.push({ user: entry.user, secretName: entry.secretName, notAfter, renewAt: renewable ? due : notAfter });
     }
   }
   if (earliestNotAfter === undefined || caNotAfter === undefined) {
@@ -174,6 +198,7 @@ export async function reconcileCertificateSecrets(input: CertificateSecretsInput
     earliestNotAfter,
     caNotAfter,
     renewAt: renewAt ?? earliestNotAfter,
+    userCertificates,
     expiringCertificateAuthorities,
     obsolete,
   };
@@ -240,6 +265,13 @@ function requireConsistentSet(set: readonly CertificateSetEntry[]): readonly Cer
       throw new Error(`${caller}: set entry ${entry.secretName} names signer ${entry.signer}, which is not a CA in the set`);
     }
     if (entry.kind === 'kubeconfig' && !entry.server) throw new Error(`${caller}: set entry ${entry.secretName} is a kubeconfig without a server URL`);
+    const lifetime = entry.lifetime;
+    if (lifetime && !(Number.isFinite(lifetime.validity) && lifetime.validity > 0 && lifetime.renewBefore >= 0 && lifetime.renewBefore < lifetime.validity)) {
+      throw new Error(
+        `${caller}: set entry ${entry.secretName} has lifetime ${JSON.stringify(lifetime)}: validity must be positive and renewBefore shorter than it; ` +
+          'build it with buildCertificateSet (userCertificateLifetime)',
+      );
+    }
   }
   return set;
 }
@@ -328,7 +360,7 @@ function reasonToReissue(
   signer: Authority,
   clusterName: string,
   now: Date,
-  renewBefore: number,
+  lifetime: { validity: number; renewBefore: number },
 ): string | undefined {
   let material: SignedMaterial;
   if (entry.kind === 'kubeconfig') {
@@ -376,8 +408,13 @@ function reasonToReissue(
   // Reissuing cannot outlast the CA (issueCertificate caps notAfter there), so a leaf that
   // already ends with its CA is kept rather than reissued on every reconcile.
   const extendable = signer.notAfter.getTime() > Math.max(description.notAfter.getTime(), now.getTime());
-  if (extendable && certificateNeedsRenewal(material.certPem, { renewBefore, now })) {
+  if (extendable && certificateNeedsRenewal(material.certPem, { renewBefore: lifetime.renewBefore, now })) {
     return `inside the renewal window (notAfter ${rfc3339(description.notAfter)})`;
+  }
+  // A short-lived certificate must never outlast its lifetime: after spec.users[].validity is
+  // shortened, the longer-lived one is replaced at once rather than at its old renewal time.
+  if (entry.lifetime && description.notAfter.getTime() > now.getTime() + entry.lifetime.validity + shortenedValidityTolerance) {
+    return `validity shortened: notAfter ${rfc3339(description.notAfter)} is later than now plus ${entry.lifetime.validity} ms`;
   }
   return undefined;
 }

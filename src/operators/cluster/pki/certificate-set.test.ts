@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCertificateSet, pkiSecretNames } from './certificate-set.ts';
+import { buildCertificateSet, pkiSecretNames, userCertificateLifetime } from './certificate-set.ts';
 import type { Cluster } from '../../../api/v1alpha1/cluster.ts';
 import type { CertificateSetEntry, CertificateSetInput } from './certificate-set.ts';
 
@@ -160,6 +160,44 @@ void describe('buildCertificateSet', () => {
     const internal = 'https://shop-kube-apiserver-internal.team-a.svc.cluster.local:6443';
     assert.equal(entryNamed(set, 'shop-controller-manager-kubeconfig').server, internal);
     assert.equal(entryNamed(set, 'shop-scheduler-kubeconfig').server, internal);
+  });
+
+  void test('extra users get short-lived certificates: 24h by default, renewed with a third left or the cluster window if shorter', () => {
+    const hour = 3_600_000;
+    const set = buildCertificateSet(standardInput());
+    assert.deepEqual(
+      set.filter((entry) => entry.user !== undefined).map((entry) => [entry.secretName, entry.user, entry.lifetime]),
+      [
+        ['shop-user-alice-kubeconfig', 'alice', { validity: 24 * hour, renewBefore: 8 * hour }],
+        ['shop-user-bob-kubeconfig', 'bob', { validity: 24 * hour, renewBefore: 8 * hour }],
+      ],
+    );
+    for (const entry of set.filter((candidate) => candidate.user === undefined)) {
+      assert.equal(entry.lifetime, undefined, `${entry.secretName} follows spec.certificates`);
+    }
+    const custom = buildCertificateSet(
+      standardInput({
+        cluster: clusterOf(standardCluster.metadata, { users: [{ name: 'ci', validity: '90m' }, { name: 'ops', validity: '8760h' }], certificates: { validity: '8760h', renewBefore: '2h' } }),
+      }),
+    );
+    assert.deepEqual(entryNamed(custom, 'shop-user-ci-kubeconfig').lifetime, { validity: 1.5 * hour, renewBefore: 0.5 * hour });
+    assert.deepEqual(entryNamed(custom, 'shop-user-ops-kubeconfig').lifetime, { validity: 8760 * hour, renewBefore: 2 * hour }, 'the cluster window is shorter than a third');
+    assert.deepEqual(userCertificateLifetime(30 * 60_000, 720 * hour), { validity: 30 * 60_000, renewBefore: 10 * 60_000 });
+  });
+
+  void test('refuses a system: group for an extra user even if the API server let it through', () => {
+    assert.throws(
+      () => buildCertificateSet(standardInput({ cluster: clusterOf(standardCluster.metadata, { users: [{ name: 'mallory', groups: ['ops', 'system:masters'] }] }) })),
+      /spec\.users\[0\]\.groups\[1\] "system:masters" must not start with "system:": .*a certificate cannot be revoked; use a group RBAC binds/,
+    );
+    assert.throws(
+      () => buildCertificateSet(standardInput({ cluster: clusterOf(standardCluster.metadata, { users: [{ name: 'jane', validity: '1d' }] }) })),
+      /spec\.users\[0\]\.validity: invalid duration "1d"/,
+    );
+    assert.throws(
+      () => buildCertificateSet(standardInput({ cluster: clusterOf(standardCluster.metadata, { users: [{ name: 'jane', validity: '0s' }] }) })),
+      /spec\.users\[0\]\.validity must be a positive duration/,
+    );
   });
 
   void test('a Minimal guest has one etcd member certificate', () => {

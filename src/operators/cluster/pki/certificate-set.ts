@@ -3,7 +3,7 @@
 // certificate-secrets.ts. The Secret names here are the contract with the component renderers.
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { withDefaults } from '../../../api/v1alpha1/cluster.ts';
+import { RESERVED_GROUP_PREFIX, parseDuration, withDefaults } from '../../../api/v1alpha1/cluster.ts';
 import type { Cluster } from '../../../api/v1alpha1/cluster.ts';
 import type { CertificateUsage } from '../../../pki/leaf-certificate.ts';
 import { formatAddress, parseCidr } from '../../../plan/cidr.ts';
@@ -37,7 +37,27 @@ export type CertificateSetEntry = {
   component: 'pki' | 'kubeconfig';
   /** Kubeconfigs only: the API server URL written into it. */
   server?: string;
+  /** Extra users' kubeconfigs only: the spec.users[].name it belongs to. */
+  user?: string;
+  /**
+   * The certificate's own lifetime and renewal window in milliseconds, for short-lived
+   * certificates (extra users); without it spec.certificates.validity and renewBefore apply.
+   */
+  lifetime?: CertificateLifetime;
 };
+
+export type CertificateLifetime = { validity: number; renewBefore: number };
+
+/**
+ * An extra user's certificate lives spec.users[].validity and is renewed once a third of that
+ * is left, or spec.certificates.renewBefore before expiry if that is shorter (a platform that
+ * renews late renews its users late too). The third leaves whoever holds the kubeconfig (a
+ * person, a CI job) time to fetch the renewed one before the old certificate expires, and keeps
+ * the cluster's window (720h by default) from swallowing a 24h lifetime whole.
+ */
+export function userCertificateLifetime(validity: number, clusterRenewBefore: number): CertificateLifetime {
+  return { validity, renewBefore: Math.min(validity / 3, clusterRenewBefore) };
+}
 
 export type CertificateSetInput = {
   cluster: Cluster;
@@ -116,8 +136,8 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
     entry({ secretName, kind: 'ca', signer: secretName, commonName });
   const leaf = (fields: Omit<Partial<CertificateSetEntry>, 'kind'> & Pick<CertificateSetEntry, 'secretName' | 'signer' | 'commonName' | 'usages'>) =>
     entry({ ...fields, kind: 'leaf' });
-  const kubeconfig = (secretName: string, commonName: string, organizations: readonly string[], server: string) =>
-    entry({ secretName, kind: 'kubeconfig', signer: names.clusterCa, commonName, organizations: [...organizations], usages: ['client'], component: 'kubeconfig', server });
+  const kubeconfig = (secretName: string, commonName: string, organizations: readonly string[], server: string, user?: Pick<CertificateSetEntry, 'user' | 'lifetime'>) =>
+    entry({ secretName, kind: 'kubeconfig', signer: names.clusterCa, commonName, organizations: [...organizations], usages: ['client'], component: 'kubeconfig', server, ...user });
   // A Service answers at its short name, in its namespace, and by its full name in the meta cluster.
   const serviceNames = (service: string) => [service, `${service}.${ns}`, `${service}.${ns}.svc`, serviceDnsName(service, ns, metaDomain)];
 
@@ -196,6 +216,13 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
   entries.push(kubeconfig(names.schedulerKubeconfig, 'system:kube-scheduler', [], internalServer));
 
   const userNames = new Set<string>();
+  const clusterRenewBefore = (() => {
+    try {
+      return parseDuration(spec.certificates.renewBefore);
+    } catch (error) {
+      throw new Error(`${caller}: spec.certificates.renewBefore: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  })();
   spec.users.forEach((user, index) => {
     const field = `spec.users[${index}].name`;
     if (typeof user.name !== 'string' || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(user.name)) {
@@ -212,9 +239,23 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
       if (typeof group !== 'string' || group.trim() === '') {
         throw new Error(`${caller}: spec.users[${index}].groups[${groupIndex}] must be a non-empty group name, e.g. "view-only"`);
       }
+      // The CRD refuses these too; checked again because a certificate cannot be taken back.
+      if (group.startsWith(RESERVED_GROUP_PREFIX)) {
+        throw new Error(
+          `${caller}: spec.users[${index}].groups[${groupIndex}] ${JSON.stringify(group)} must not start with "${RESERVED_GROUP_PREFIX}": ` +
+            'Kubernetes grants those groups itself and a certificate cannot be revoked; use a group RBAC binds, such as tessera:admins',
+        );
+      }
       return group;
     });
-    entries.push(kubeconfig(secretName, user.name, groups, input.endpoint));
+    let validity: number;
+    try {
+      validity = parseDuration(user.validity);
+    } catch (error) {
+      throw new Error(`${caller}: spec.users[${index}].validity: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    if (!(validity > 0)) throw new Error(`${caller}: spec.users[${index}].validity must be a positive duration such as "24h", got ${JSON.stringify(user.validity)}`);
+    entries.push(kubeconfig(secretName, user.name, groups, input.endpoint, { user: user.name, lifetime: userCertificateLifetime(validity, clusterRenewBefore) }));
   });
   return entries;
 }
