@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../api/v1alpha1/cluster.ts';
 import { RestClient } from '../controller/rest-client.ts';
 import { Logger } from '../controller/logger.ts';
 import { ControllerMetrics, startMetricsServer } from '../controller/metrics.ts';
@@ -20,8 +21,17 @@ const { values } = parseArgs({
     'leader-election-namespace': { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'tessera-system' },
     'metrics-bind-address': { type: 'string', default: '127.0.0.1:8080' },
     workers: { type: 'string', default: '4' },
+    // How often each guest's own objects are re-applied even if nothing changed (drift repair).
+    'resync-period': { type: 'string', default: '5m' },
   },
 });
+const resyncPeriodMs = (() => {
+  try {
+    return parseDuration(values['resync-period'] ?? '5m');
+  } catch (error) {
+    throw new Error(`--resync-period: ${(error as Error).message}`, { cause: error });
+  }
+})();
 
 const logger = new Logger({ bindings: { component: 'tessera-operators' } });
 const kubeConfig = new KubeConfig();
@@ -35,7 +45,7 @@ logger.info('serving metrics', { url: metricsServer.url });
 
 let operator: ClusterOperator | undefined;
 const startOperator = async () => {
-  operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers) });
+  operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs });
   await operator.start();
   logger.info('Cluster operator started');
 };

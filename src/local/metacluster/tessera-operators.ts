@@ -13,6 +13,7 @@ import { startAdmissionServer } from '../../operators/admission/admission-server
 import { renderClusterWebhookConfiguration } from '../../operators/admission/webhook-configuration.ts';
 import { issueCertificate } from '../../pki/leaf-certificate.ts';
 import type { KeyPairPem } from '../../pki/certificate-authority.ts';
+import { parseDuration } from '../../api/v1alpha1/cluster.ts';
 
 const deployDirectory = fileURLToPath(new URL('../../../deploy/', import.meta.url));
 export const operatorUser = 'tessera:cluster-operator';
@@ -79,7 +80,9 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
     currentContext: 'operator',
   });
   const logger = new Logger({ write: (line) => options.log(`cluster-operator ${line}`), bindings: { controller: 'cluster' } });
-  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger });
+  // TESSERA_CLUSTER_RESYNC (a Go duration) shortens the guest resync, for tests of drift repair.
+  const resync = process.env['TESSERA_CLUSTER_RESYNC'];
+  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger, resyncPeriodMs: resync ? parseDuration(resync) : undefined });
   await operator.start();
 
   // Admission for Cluster networks, served on loopback, called by the API server.

@@ -1,7 +1,7 @@
 // CoreDNS, the guest's cluster DNS, rendered from the template below. Versions and the shape of
 // the objects follow what kubeadm deploys for the same Kubernetes minor.
 import { formatAddress, parseCidr } from '../../../../plan/cidr.ts';
-import { catalogueEntry, supportedVersionsText } from '../../../../api/v1alpha1/version-catalogue.ts';
+import { VERSION_CATALOGUE, catalogueEntry, minorOf, supportedVersionsText } from '../../../../api/v1alpha1/version-catalogue.ts';
 import { KUBE_SYSTEM, guestMetadata, type GuestObject } from '../guest-object.ts';
 
 export const CORE_DNS_IMAGE_REPOSITORY = 'registry.k8s.io/coredns/coredns';
@@ -17,6 +17,11 @@ export type CoreDnsParameters = {
   serviceCIDR: string;
   replicas?: number;
 };
+
+/** CoreDNS per Kubernetes minor, derived from the version catalogue (for builds of the images). */
+export const CORE_DNS_VERSION_BY_KUBERNETES_MINOR: Readonly<Record<string, string>> = Object.fromEntries(
+  VERSION_CATALOGUE.map((entry) => [minorOf(entry.kubernetes) ?? entry.kubernetes, entry.coredns]),
+);
 
 /** The CoreDNS the version catalogue pairs with a Kubernetes release. */
 export function coreDnsVersionFor(kubernetesVersion: string): string {
