@@ -9,6 +9,7 @@ const commands: Record<string, Command> = {
   kubectl: { summary: 'run the pinned kubectl against the local meta cluster', load: () => import('./kubectl.ts') },
   binaries: { summary: 'resolve, download or build the pinned upstream binaries', load: () => import('./binaries.ts') },
   hosts: { summary: 'local hosts you can SSH into: create, list, ssh, stop, start, delete', load: () => import('./hosts.ts') },
+  packages: { summary: 'build the node stack (kubelet, containerd, runc, CNI, images) as versioned packages', load: () => import('./packages.ts') },
   plan: { summary: 'check a ClusterPlan or Cluster before it exists', load: () => import('./plan.ts') },
 };
 

@@ -10,6 +10,10 @@ export interface GoBuildRequest {
   moduleDir: string;
   packages: readonly string[];
   ldflags: readonly string[];
+  /** Build tags (`go build -tags`). */
+  tags?: readonly string[];
+  /** Link C code in (runc's nsenter needs it); static builds otherwise. */
+  cgo?: boolean;
   /** Existing directory the binaries are written into, named by binaryNameOf. */
   outputDir: string;
   env: NodeJS.ProcessEnv;
@@ -107,15 +111,16 @@ export async function goVersion(env: NodeJS.ProcessEnv, cwd: string): Promise<st
 }
 
 /** The environment every build runs with, whatever the user's Go settings. */
-export function goBuildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function goBuildEnv(env: NodeJS.ProcessEnv, cgo = false): NodeJS.ProcessEnv {
   return {
     ...env,
     // -mod=mod: resolve from go.mod/go.sum even where a user's GOFLAGS asks for vendor/readonly.
     // -buildvcs=false: the wrapper module sits in Tessera's checkout, whose git state is not
     // upstream's and may not be readable (a tarball, another user's clone).
     GOFLAGS: '-mod=mod -buildvcs=false',
-    // Static binaries, as upstream releases them, and no C toolchain needed.
-    CGO_ENABLED: '0',
+    // Static binaries, as upstream releases them, and no C toolchain needed; where C is part of
+    // the program (runc), the caller links it statically through -extldflags.
+    CGO_ENABLED: cgo ? '1' : '0',
   };
 }
 
@@ -127,7 +132,7 @@ const PACKAGE_LINE = /^[A-Za-z0-9_.~\-/]+$/;
  * compiled.
  */
 export async function goBuild(request: GoBuildRequest): Promise<void> {
-  const env = goBuildEnv(request.env);
+  const env = goBuildEnv(request.env, request.cgo ?? false);
   const started = Date.now();
   const state: GoBuildProgress = { phase: 'loading', compiled: 0, total: undefined, downloaded: 0, elapsedMs: 0 };
   const report = (): void => {
@@ -135,6 +140,7 @@ export async function goBuild(request: GoBuildRequest): Promise<void> {
     request.onProgress?.({ ...state });
   };
   const heartbeat = setInterval(report, request.progressEveryMs ?? 5_000);
+  const tags = request.tags && request.tags.length > 0 ? ['-tags', request.tags.join(',')] : [];
   const onLine = (line: string): void => {
     if (line.startsWith('go: downloading ')) {
       state.downloaded += 1;
@@ -144,14 +150,14 @@ export async function goBuild(request: GoBuildRequest): Promise<void> {
   };
   try {
     report();
-    const listed = await runGo(['list', '-deps', '-f', '{{.ImportPath}}', ...request.packages], request.moduleDir, env, onLine);
+    const listed = await runGo(['list', ...tags, '-deps', '-f', '{{.ImportPath}}', ...request.packages], request.moduleDir, env, onLine);
     if (listed.code !== 0) {
       throw new GoBuildError(`go list in ${request.moduleDir} failed:\n${listed.stderrTail.join('\n')}`);
     }
     state.total = listed.stdout.split('\n').filter((line) => line.trim() !== '').length;
     state.phase = 'compiling';
     report();
-    const args = ['build', '-v', '-trimpath', '-ldflags', request.ldflags.join(' '), '-o', `${request.outputDir}/`, ...request.packages];
+    const args = ['build', '-v', '-trimpath', ...tags, '-ldflags', request.ldflags.join(' '), '-o', `${request.outputDir}/`, ...request.packages];
     const built = await runGo(args, request.moduleDir, env, onLine);
     if (built.code !== 0) {
       const errors = built.stderrTail.filter((line) => !PACKAGE_LINE.test(line));

@@ -144,7 +144,7 @@ function releaseArch(platform: Platform): 'amd64' | 'arm64' | undefined {
   return undefined;
 }
 
-function kubernetesLdflags(version: KubernetesVersion): string[] {
+export function kubernetesLdflags(version: KubernetesVersion): string[] {
   const [major, minor] = version.split('.');
   const stamps: Record<string, string> = {
     gitVersion: `v${version}`,
