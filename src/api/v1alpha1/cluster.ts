@@ -428,11 +428,32 @@ export const ClusterSpecSchema = Type.Object(
 );
 export type ClusterSpec = Static<typeof ClusterSpecSchema>;
 
+/**
+ * The condition types the operator sets besides Ready, in the order a guest comes up; the
+ * constants the operator uses are in src/operators/cluster/status.ts, whose test checks that
+ * every one of them is documented here.
+ */
+export const clusterConditionTypes = [
+  'NetworkValid',
+  'VersionSupported',
+  'CertificatesValid',
+  'EtcdReady',
+  'APIServerAvailable',
+  'ControllerManagerAvailable',
+  'SchedulerAvailable',
+  'ControlPlaneReady',
+  'GuestBootstrapped',
+  'CoreDNSReady',
+  'KubeProxyReady',
+  'AddonsReady',
+  'Upgrading',
+] as const;
+
 const timestamp = (description: string) => Type.String({ description, format: 'date-time' });
 
 export const ClusterConditionSchema = Type.Object(
   {
-    type: Type.String({ description: 'EtcdReady, APIServerAvailable, ControlPlaneReady, AddonsReady, CertificatesValid, Upgrading or Ready.', maxLength: 316 }),
+    type: Type.String({ description: `${clusterConditionTypes.join(', ')} or the summary Ready.`, maxLength: 316 }),
     status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], { description: 'True, False or Unknown.' }),
     reason: Type.String({ description: 'A CamelCase word for why the condition has this status.', maxLength: 1024 }),
     message: Type.String({ description: 'What a person should know, including how to fix a problem.', maxLength: 32768 }),
@@ -453,7 +474,7 @@ export const ClusterStatusSchema = Type.Object(
     ),
     conditions: Type.Optional(
       Type.Array(ClusterConditionSchema, {
-        description: 'Conditions: EtcdReady, APIServerAvailable, ControlPlaneReady, AddonsReady, CertificatesValid, Upgrading, and the summary Ready.',
+        description: `Conditions: ${clusterConditionTypes.join(', ')}, and the summary Ready (from all but Upgrading and VersionSupported).`,
         maxItems: 32,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
