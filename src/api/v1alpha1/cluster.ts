@@ -5,6 +5,7 @@
 // defaults the API server can apply on its own are also schema defaults, so `kubectl get`
 // shows them.
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_KUBERNETES_VERSION, supportedVersionsText } from './version-catalogue.ts';
 import { extraArgValueRule, protectedFlagRules, type ControlPlaneComponentName } from './protected-flags.ts';
 
 export const clusterResource = {
@@ -44,7 +45,6 @@ export const clusterNameRules: ValidationRule[] = [
 
 // Regular expressions for CEL (RE2). `[.]` instead of `\.` keeps them free of escapes, which
 // would otherwise need doubling once inside a CEL string literal.
-const kubernetesVersionPattern = '^1[.][0-9]+[.][0-9]+$';
 const releaseVersionPattern = '^[0-9]+[.][0-9]+[.][0-9]+$';
 /** Go's time.ParseDuration units; a unit is required on every number ("0s", not "0"). */
 export const durationPattern = '^([0-9]+([.][0-9]+)?(ns|us|µs|μs|ms|s|m|h))+$';
@@ -349,9 +349,13 @@ const AddonSchema = Type.Object({
 export const ClusterSpecSchema = Type.Object(
   {
     version: Type.String({
-      description: 'Kubernetes version of the guest control plane, as MAJOR.MINOR.PATCH without a leading v, e.g. "1.37.2". Changing it upgrades the guest.',
+      description:
+        `Kubernetes version of the guest control plane, as MAJOR.MINOR.PATCH without a leading v, e.g. "${DEFAULT_KUBERNETES_VERSION}". Supported: ${supportedVersionsText()} ` +
+        '(the operator refuses others with the condition VersionSupported, as it does minor downgrades and skipped minors). Changing it upgrades the guest one component at a time.',
       maxLength: 32,
-      ...validations({ rule: `self.matches('${kubernetesVersionPattern}')`, message: 'spec.version must be a Kubernetes release as 1.MINOR.PATCH without a leading v, e.g. 1.37.2' }),
+      // Only the form is checked here: which releases are supported is the operator's catalogue,
+      // which moves with the operator, and a refusal there leaves the running guest untouched.
+      ...validations({ rule: `self.matches('${releaseVersionPattern}')`, message: 'spec.version must be MAJOR.MINOR.PATCH without a leading v, e.g. 1.37.2' }),
     }),
     paused: Type.Optional(
       Type.Boolean({

@@ -169,7 +169,7 @@ export async function startMetaCluster(options: MetaClusterOptions = {}): Promis
     // ServiceAccount; "ready" means a user's first `kubectl run` works.
     await waitFor(() => client.get('/api/v1/namespaces/default/serviceaccounts/default').then(() => true, () => false), 60_000, 'the default ServiceAccount');
     progress('starting the Tessera operators');
-    const operators = await startTesseraOperators({ admin: client, ca: pki.ca, apiServerUrl: pki.apiServerUrl, log: progress, embedded: env['TESSERA_EMBEDDED_OPERATORS'] !== '0' });
+    const operators = await startTesseraOperators({ admin: client, ca: pki.ca, apiServerUrl: pki.apiServerUrl, log: progress, embedded: env['TESSERA_EMBEDDED_OPERATORS'] !== '0', operatorKubeconfigPath: join(home.root, 'operator.kubeconfig') });
     progress(`meta cluster ready: ${config.nodes.length} nodes in ${new Set(config.nodes.map((n) => n.zone)).size} zones`);
 
     return {

@@ -2,7 +2,7 @@
 // least-privilege identity, the same ClusterRole deploy/operator ships), and the Cluster network
 // admission webhook. On a real meta cluster the same pieces come from deploy/.
 import { KubeConfig } from '@kubernetes/client-node';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -50,7 +50,7 @@ export type TesseraOperators = { stop: () => Promise<void> };
  * Installs the CRDs and the operator's RBAC, then (unless `embedded` is false, for tests that run
  * the operator as its own process) starts the operator and the admission webhook in-process.
  */
-export async function startTesseraOperators(options: { admin: RestClient; ca: KeyPairPem; apiServerUrl: string; log: (message: string) => void; embedded: boolean }): Promise<TesseraOperators> {
+export async function startTesseraOperators(options: { admin: RestClient; ca: KeyPairPem; apiServerUrl: string; log: (message: string) => void; embedded: boolean; operatorKubeconfigPath: string }): Promise<TesseraOperators> {
   const { admin, ca } = options;
   // CRDs, then wait for them to be served.
   for (const crd of await manifests('crds')) {
@@ -67,10 +67,6 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   await admin.apply(pathFor(role), role, 'tessera-up', true);
   const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'tessera-operator-local' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: operatorUser }] };
   await admin.apply(pathFor(binding), binding, 'tessera-up', true);
-  if (!options.embedded) {
-    options.log('Tessera operators not started in-process (TESSERA_EMBEDDED_OPERATORS=0)');
-    return { stop: async () => {} };
-  }
   const certificate = await issueCertificate({ ca, commonName: operatorUser, usages: ['client'], validity: 365 * 24 * 3600 * 1000 });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
@@ -79,6 +75,12 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
     contexts: [{ name: 'operator', cluster: 'meta', user: operatorUser }],
     currentContext: 'operator',
   });
+  if (!options.embedded) {
+    // For an operator run as its own process (tests): the same least-privilege identity, on disk.
+    await writeFile(options.operatorKubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
+    options.log(`Tessera operators not started in-process (TESSERA_EMBEDDED_OPERATORS=0); their identity is in ${options.operatorKubeconfigPath}`);
+    return { stop: async () => {} };
+  }
   const logger = new Logger({ write: (line) => options.log(`cluster-operator ${line}`), bindings: { controller: 'cluster' } });
   // TESSERA_CLUSTER_RESYNC (a Go duration) shortens the guest resync, for tests of drift repair.
   const resync = process.env['TESSERA_CLUSTER_RESYNC'];

@@ -208,8 +208,10 @@ test('an upgrade moves the API server first and the controller-manager and sched
   await converge(meta, reconciler, 'shop', 3);
   assert.equal(conditionOf(meta, 'shop', 'Upgrading')?.status, 'False');
   assert.deepEqual(clusterOf(meta, 'shop').status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
-  const order = events.filter((event) => /^Upgrade/.test(event.reason)).map((event) => event.message.split(' ')[1]);
-  assert.deepEqual(order.slice(0, 3), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+  const upgradeEvents = events.filter((event) => /^Upgrade/.test(event.reason));
+  assert.match(upgradeEvents[0]?.message ?? '', /^upgrading to Kubernetes 1\.37\.2 from 1\.36\.3: etcd stays at 3\.7\.3 \(step 1 of 5\)/);
+  const order = upgradeEvents.filter((event) => event.reason === 'UpgradeStep').map((event) => event.message.split(' ')[1]);
+  assert.deepEqual(order, ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
   assert.ok(events.some((event) => event.reason === 'UpgradeCompleted'));
 });
 

@@ -210,9 +210,15 @@ export class ClusterReconciler {
       resyncPeriodMs: this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS,
       fieldManager,
     });
+    const wasUpgrading = findCondition(previous, ConditionType.Upgrading)?.status === 'True';
+    if (plan.inProgress && !plan.inProgress.held && !wasUpgrading) {
+      const etcdFrom = observed.etcd.rendered ?? targets.etcd;
+      const etcdStep = etcdFrom === targets.etcd ? `etcd stays at ${targets.etcd}` : `etcd ${etcdFrom} -> ${targets.etcd}`;
+      pass.normal(EventReason.UpgradeStarted, `upgrading to Kubernetes ${targets['kube-apiserver']} from ${current}: ${etcdStep} (${stepPosition(0)})`);
+    }
     if (plan.starting) {
       const { step, index, from, to } = plan.starting;
-      pass.normal(index === 0 || !findCondition(previous, ConditionType.Upgrading) || findCondition(previous, ConditionType.Upgrading)?.status !== 'True' ? EventReason.UpgradeStarted : EventReason.UpgradeStep, `upgrading ${step} from ${from} to ${to} (${stepPosition(index)})`);
+      pass.normal(EventReason.UpgradeStep, `upgrading ${step} from ${from} to ${to} (${stepPosition(index)})`);
     }
 
     // Walk the graph.
@@ -240,7 +246,6 @@ export class ClusterReconciler {
     // Upgrading: from the plan, and the addons once the control plane is done.
     const addonsBehind = plan.controlPlaneSettled && [...(pass.facts.addons?.values() ?? [])].length === 0 && findCondition(previous, ConditionType.Upgrading)?.status === 'True';
     const upgrading = upgradingCondition(plan, addonsBehind, cluster.spec.paused === true);
-    const wasUpgrading = findCondition(previous, ConditionType.Upgrading)?.status === 'True';
     set(ConditionType.Upgrading, upgrading);
     const upgradingMessage = upgrading.message ?? '';
     if (wasUpgrading && upgrading.status === 'False') pass.normal(EventReason.UpgradeCompleted, `every component runs ${targets['kube-apiserver']}`);

@@ -1,0 +1,84 @@
+// Test harness for guest clusters on a meta cluster driven through the CLI: reading Clusters and
+// their conditions, the guests' kubeconfigs, and kubectl against a guest.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually, type MetaClusterCli } from './meta-cluster-cli.ts';
+
+export type Condition = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
+export type ClusterObject = {
+  metadata: { name: string; generation?: number };
+  spec: { version: string };
+  status?: {
+    phase?: string;
+    endpoint?: string;
+    adminKubeconfigSecret?: string;
+    observedGeneration?: number;
+    conditions?: Condition[];
+    versions?: Record<string, string>;
+    etcdMembers?: { name: string; id?: string; ready: boolean }[];
+  };
+};
+
+export function run(command: string, args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(command, args, { timeout: timeoutMs }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })),
+  );
+}
+
+export const conditionOf = (object: ClusterObject | undefined, type: string): Condition | undefined => object?.status?.conditions?.find((condition) => condition.type === type);
+export const isReady = (object: ClusterObject | undefined): boolean => conditionOf(object, 'Ready')?.status === 'True';
+
+export class GuestClusters {
+  readonly meta: MetaClusterCli;
+  private readonly kubectlBinary: string;
+
+  constructor(meta: MetaClusterCli, kubectlBinary: string) {
+    this.meta = meta;
+    this.kubectlBinary = kubectlBinary;
+  }
+
+  get(name: string): Promise<ClusterObject> {
+    return this.meta.kubectlJson<ClusterObject>('get', 'cluster', name);
+  }
+
+  /** Waits until `check` holds for the Cluster, and returns it. */
+  waitFor(name: string, what: string, check: (object: ClusterObject) => boolean, timeoutMs = 240_000): Promise<ClusterObject> {
+    return eventually(`Cluster ${name}: ${what}`, async () => {
+      const object = await this.get(name);
+      return check(object) ? object : undefined;
+    }, timeoutMs, 500);
+  }
+
+  waitReady(name: string, timeoutMs = 240_000): Promise<ClusterObject> {
+    return this.waitFor(name, 'Ready', (object) => isReady(object) && object.status?.observedGeneration === object.metadata.generation, timeoutMs);
+  }
+
+  async secretData(name: string, key: string): Promise<string> {
+    const secret = await this.meta.kubectlJson<{ data: Record<string, string> }>('get', 'secret', name);
+    return Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
+  }
+
+  /** Writes the kubeconfig in Secret `secretName` to a file and returns its path. */
+  async kubeconfig(secretName: string): Promise<string> {
+    const path = join(this.meta.home, `${secretName}.kubeconfig`);
+    await writeFile(path, await this.secretData(secretName, 'kubeconfig'));
+    return path;
+  }
+
+  kubectl(kubeconfig: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return run(this.kubectlBinary, ['--kubeconfig', kubeconfig, ...args]);
+  }
+
+  async patch(name: string, patch: object): Promise<void> {
+    await this.meta.kubectl('patch', 'cluster', name, '--type=merge', '-p', JSON.stringify(patch));
+  }
+
+  /** Event reasons and messages about the Cluster, oldest first. */
+  async events(name: string): Promise<{ reason: string; message: string }[]> {
+    const list = await this.meta.kubectlJson<{ items: { reason: string; message: string; firstTimestamp?: string; metadata: { creationTimestamp: string } }[] }>('get', 'events', '--field-selector', `involvedObject.name=${name},involvedObject.kind=Cluster`);
+    return list.items
+      .sort((a, b) => (a.firstTimestamp ?? a.metadata.creationTimestamp).localeCompare(b.firstTimestamp ?? b.metadata.creationTimestamp))
+      .map((event) => ({ reason: event.reason, message: event.message }));
+  }
+}
