@@ -2,10 +2,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
 
-type Pod = { metadata: { name: string; uid: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state: { waiting?: { reason: string; message?: string }; running?: object } }[] } };
+type Pod = { metadata: { name: string; uid: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; containerID?: string; state: { waiting?: { reason: string; message?: string }; running?: object } }[] } };
 type Node = { metadata: { name: string; labels: Record<string, string> }; status: { conditions: { type: string; status: string }[] } };
+type Lease = { metadata: { name: string }; spec: { renewTime?: string } };
 type List<T> = { items: T[] };
 
 const cluster = await MetaClusterCli.create(3);
@@ -228,29 +231,56 @@ test('down leaves no process behind and up again resumes the same cluster with i
 
 test('after a supervisor crash, up adopts the running pods and down still stops everything', async () => {
   const before = await podsOf('app=echo');
-  const supervisor = JSON.parse(await (await import('node:fs/promises')).readFile(`${cluster.home}/run/supervisor.json`, 'utf8')) as { pid: number };
-  process.kill(supervisor.pid, 'SIGKILL');
+  assert.equal(before.length, 3, 'three echo pods to adopt');
+  const supervisorFile = `${cluster.home}/run/supervisor.json`;
+  const readSupervisorPid = async () => (JSON.parse(await readFile(supervisorFile, 'utf8')) as { pid: number }).pid;
+  const crashedAt = Date.now();
+  process.kill(await readSupervisorPid(), 'SIGKILL');
   // Pods outlive the supervisor, as containers outlive a kubelet.
   for (const pod of before) assert.equal(await httpGet(pod.status.podIP ?? '', 8080), pod.metadata.name);
 
   const up = await cluster.tessera(['up', '--detach']);
   assert.equal(up.code, 0, up.stderr);
-  await sleep(3000);
+  // The new supervisor is at work once it has renewed every node's Lease since the crash.
+  await eventually('every node Lease renewed by the new supervisor', async () => {
+    const leases = (await cluster.kubectlJson<List<Lease>>('get', 'leases', '-n', 'kube-node-lease')).items;
+    return leases.length === 3 && leases.every((lease) => Date.parse(lease.spec.renewTime ?? '') > crashedAt);
+  }, 60_000, 250);
+
+  // Adopted means supervised: an adopted process that dies is restarted by the new supervisor.
+  const [victim, ...others] = before as [Pod, ...Pod[]];
+  const victimRestarts = victim.status.containerStatuses?.[0]?.restartCount ?? 0;
+  process.kill(await listenerPid(victim.status.podIP ?? '', 8080), 'SIGKILL');
+  const restarted = await eventually(`${victim.metadata.name} restarted by the new supervisor`, async () => {
+    const pod = await cluster.kubectlJson<Pod>('get', 'pod', victim.metadata.name);
+    const status = pod.status.containerStatuses?.[0];
+    return status && status.restartCount === victimRestarts + 1 && status.ready && status.containerID !== victim.status.containerStatuses?.[0]?.containerID ? pod : undefined;
+  }, 60_000, 250);
+  assert.equal(await httpGet(restarted.status.podIP ?? '', 8080), victim.metadata.name);
+
+  // The others were adopted as they ran: the same pods and the same processes, never restarted.
   const after = await podsOf('app=echo');
-  for (const pod of after) {
-    const earlier = before.find((p) => p.metadata.uid === pod.metadata.uid);
-    assert.ok(earlier, 'the same pods');
-    assert.equal(pod.status.containerStatuses?.[0]?.restartCount, earlier.status.containerStatuses?.[0]?.restartCount, 'adopted, not restarted');
+  assert.deepEqual(after.map((pod) => pod.metadata.uid).sort(), before.map((pod) => pod.metadata.uid).sort(), 'the same three pods');
+  for (const earlier of others) {
+    const pod = after.find((candidate) => candidate.metadata.uid === earlier.metadata.uid) as Pod;
+    assert.equal(pod.status.containerStatuses?.[0]?.containerID, earlier.status.containerStatuses?.[0]?.containerID, `${pod.metadata.name}: the same process`);
+    assert.equal(pod.status.containerStatuses?.[0]?.restartCount, earlier.status.containerStatuses?.[0]?.restartCount, `${pod.metadata.name}: adopted, not restarted`);
     assert.equal(await httpGet(pod.status.podIP ?? '', 8080), pod.metadata.name);
   }
 
-  process.kill(JSON.parse(await (await import('node:fs/promises')).readFile(`${cluster.home}/run/supervisor.json`, 'utf8')).pid as number, 'SIGKILL');
+  process.kill(await readSupervisorPid(), 'SIGKILL');
   const down = await cluster.tessera(['down']);
   assert.equal(down.code, 0);
   assert.match(down.stdout, /left behind/);
   assert.deepEqual(await processesMentioning(cluster.home), []);
 });
 
-async function sleep(ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
+/** The pid of the process listening on ip:port, as `ss` reports it. */
+async function listenerPid(ip: string, port: number): Promise<number> {
+  const listing = await new Promise<string>((resolve, reject) =>
+    execFile('ss', ['-ltnpH', `src ${ip}:${port}`], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+  const pid = Number(/pid=(\d+)/.exec(listing)?.[1]);
+  assert.ok(pid > 0, `a process listens on ${ip}:${port}: ${listing}`);
+  return pid;
 }
