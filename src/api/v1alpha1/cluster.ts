@@ -34,9 +34,11 @@ const validations = (...rules: ValidationRule[]) => ({ 'x-kubernetes-validations
 // operator may need (`<cluster>-kube-apiserver-headless`, 24 characters of suffix) must stay a
 // 63-character DNS-1035 label, so the Cluster's own name is at most 39 and starts with a letter.
 export const maxClusterNameLength = 39;
+/** A DNS-1035 label: it prefixes Service names. */
+export const clusterNamePattern = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 export const clusterNameRules: ValidationRule[] = [
   {
-    rule: `self.size() <= ${maxClusterNameLength} && self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')`,
+    rule: `self.size() <= ${maxClusterNameLength} && self.matches('${clusterNamePattern}')`,
     message:
       `metadata.name must be at most ${maxClusterNameLength} lowercase letters, digits or '-', start with a letter and end ` +
       'with a letter or digit: owned objects are named <name>-<component> and Service names are limited to 63 characters',

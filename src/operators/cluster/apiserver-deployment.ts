@@ -3,6 +3,7 @@
 // /etc/kubernetes/pki under kubeadm's file names, and etcd reached through every member's name.
 import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
+import { API_SERVER_PORT } from './names.ts';
 import { etcdClientURL } from './etcd-member.ts';
 import {
   POD_IP,
@@ -18,7 +19,7 @@ import {
   type RenderContext,
 } from './render-context.ts';
 
-export const API_SERVER_PORT = 6443;
+export { API_SERVER_PORT };
 export const KUBERNETES_PKI_PATH = '/etc/kubernetes/pki';
 
 /** kubeadm's request for kube-apiserver, used when spec.controlPlane.apiServer.resources is empty. */

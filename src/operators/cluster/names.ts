@@ -20,6 +20,9 @@ export type ControlPlaneComponent = 'etcd' | 'kube-apiserver' | 'kube-controller
 /** Values of the `tessera.dev/component` label (docs/cluster-api-contract.md). */
 export type OwnedComponent = ControlPlaneComponent | 'pki' | 'kubeconfig';
 
+/** The guest API server's port, on its pods, its Services and in every URL of it. */
+export const API_SERVER_PORT = 6443;
+
 /** The meta cluster's DNS domain when none is given. */
 export const DEFAULT_META_CLUSTER_DOMAIN = 'cluster.local';
 

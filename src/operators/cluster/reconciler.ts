@@ -38,6 +38,7 @@ import { guestClient, probeReadyz } from './guest-access.ts';
 import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
 import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
 import { fieldManager } from './owned-objects.ts';
+import { pkiSecretNames } from './pki/certificate-set.ts';
 import { etcdMemberCount } from './etcd-member.ts';
 import { etcdVersionFor } from './render-context.ts';
 import { observeDeployment, observeEtcdMembers, reportedVersion } from './running-versions.ts';
@@ -267,7 +268,7 @@ export class ClusterReconciler {
       }),
       etcdMembers: pass.facts.etcdMembers ?? cluster.status?.etcdMembers ?? [],
       ...(pass.facts.certificates ? { certificates: pass.facts.certificates } : cluster.status?.certificates ? { certificates: cluster.status.certificates } : {}),
-      adminKubeconfigSecret: `${cluster.metadata.name}-admin-kubeconfig`,
+      adminKubeconfigSecret: pkiSecretNames(cluster.metadata.name).adminKubeconfig,
     };
     await this.writeStatus(key, cluster, status);
     this.countWrites(key, pass.writes);

@@ -26,7 +26,8 @@ import {
   type ControlPlaneComponent,
   type OwnedComponent,
 } from './names.ts';
-import type { Cluster, ComponentSpec, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { clusterNamePattern, maxClusterNameLength, type Cluster, type ComponentSpec, type DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import { newControllerRef } from '../../controller/owner-references.ts';
 import { catalogueEntry, supportedVersionsText } from '../../api/v1alpha1/version-catalogue.ts';
 
 // --- The context --------------------------------------------------------------------------------
@@ -99,13 +100,11 @@ export type RenderContextInput = {
 export function renderContext(input: RenderContextInput): RenderContext {
   const { metadata } = input.cluster;
   const where = `Cluster ${metadata.namespace ?? '<no namespace>'}/${metadata.name}`;
-  // Service names are DNS labels (63 characters, starting with a letter); the longest derived
-  // one is <c>-kube-apiserver-internal.
-  const longest = apiServerInternalServiceName(metadata.name);
-  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(metadata.name) || longest.length > 63) {
+  // The API server enforces the same rule (clusterNameRules); objects read from elsewhere may not have passed it.
+  if (!new RegExp(clusterNamePattern).test(metadata.name) || metadata.name.length > maxClusterNameLength) {
     throw new Error(
-      `${where}: metadata.name must be a DNS label of at most ${63 - (longest.length - metadata.name.length)} characters ` +
-        `(lower-case letters, digits, '-', starting with a letter), because it prefixes Service names such as ${longest}`,
+      `${where}: metadata.name must be a DNS label of at most ${maxClusterNameLength} characters ` +
+        `(lower-case letters, digits, '-', starting with a letter), because it prefixes Service names such as ${apiServerInternalServiceName(metadata.name)}`,
     );
   }
   if (!metadata.namespace) throw new Error(`${where}: metadata.namespace is required; the control plane lives in the Cluster's namespace`);
@@ -137,8 +136,7 @@ export function replicasFor(mode: DefaultedClusterSpec['mode']): number {
 
 /** The Cluster as controlling owner: deleting it collects everything it owns. */
 export function clusterOwnerReference(cluster: Cluster): V1OwnerReference {
-  if (!cluster.metadata.uid) throw new Error(`Cluster ${cluster.metadata.name}: metadata.uid is required for an owner reference`);
-  return { apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, uid: cluster.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return newControllerRef(cluster);
 }
 
 /** Name, namespace, owned labels and the owner reference of one owned object. */

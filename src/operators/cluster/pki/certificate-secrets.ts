@@ -13,6 +13,7 @@ import type { KeyPairPem } from '../../../pki/certificate-authority.ts';
 import { certificateNeedsRenewal, describeCertificate, issueCertificate, verifyIssuedBy } from '../../../pki/leaf-certificate.ts';
 import { parseKubeconfig, renderKubeconfig } from '../../../pki/kubeconfig.ts';
 import { createServiceAccountKeyPair } from '../../../pki/service-account-key.ts';
+import { clusterOwnerReference } from '../render-context.ts';
 import { CLUSTER_LABEL, COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, ownedLabels } from '../names.ts';
 import { clusterIdentity } from './certificate-set.ts';
 import type { CertificateKind, CertificateSetEntry } from './certificate-set.ts';
@@ -506,7 +507,7 @@ function secretFor(entry: CertificateSetEntry, outcome: Outcome, cluster: Cluste
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       // Garbage collection removes the PKI with the Cluster; the uid is known once it exists.
       ...(uid
-        ? { ownerReferences: [{ apiVersion: cluster.apiVersion, kind: cluster.kind, name: clusterName, uid, controller: true, blockOwnerDeletion: true }] }
+        ? { ownerReferences: [clusterOwnerReference(cluster)] }
         : {}),
     },
     type: secretTypeByKind[entry.kind],

@@ -8,6 +8,7 @@ import type { Cluster } from '../../../api/v1alpha1/cluster.ts';
 import type { CertificateUsage } from '../../../pki/leaf-certificate.ts';
 import { formatAddress, parseCidr } from '../../../plan/cidr.ts';
 import {
+  API_SERVER_PORT,
   DEFAULT_META_CLUSTER_DOMAIN,
   apiServerInternalServiceName,
   apiServerServiceName,
@@ -116,7 +117,6 @@ export function pkiSecretNames(clusterName: string): PkiSecretNames {
   };
 }
 
-const apiServerPort = 6443;
 const caller = 'buildCertificateSet';
 
 /** The guest's certificate set, in issuing order: CAs first, then what they sign. */
@@ -209,7 +209,7 @@ export function buildCertificateSet(input: CertificateSetInput): CertificateSetE
     throw new Error(`${caller}: etcdMemberNames is empty; give the members' names, e.g. ["${c}-etcd-0"]`);
   }
 
-  const internalServer = `https://${serviceDnsName(apiServerInternalServiceName(c), ns, metaDomain)}:${apiServerPort}`;
+  const internalServer = `https://${serviceDnsName(apiServerInternalServiceName(c), ns, metaDomain)}:${API_SERVER_PORT}`;
   // system:masters works before any RBAC exists in the guest, which the bootstrap needs.
   entries.push(kubeconfig(names.adminKubeconfig, 'kubernetes-admin', ['system:masters'], input.endpoint));
   entries.push(kubeconfig(names.controllerManagerKubeconfig, 'system:kube-controller-manager', [], internalServer));
