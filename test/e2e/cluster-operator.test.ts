@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { probeReadyz, credentialsFromKubeconfig } from '../../src/operators/cluster/guest-access.ts';
+import { createServer as createHttpsServer } from 'node:https';
+import { createCertificateAuthority } from '../../src/pki/certificate-authority.ts';
+import { issueCertificate } from '../../src/pki/leaf-certificate.ts';
+import { webhookConfigurationName } from '../../src/operators/admission/webhook-configuration.ts';
+import { clusterValidationPath } from '../../src/operators/admission/admission-server.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type ClusterObject = { metadata: { name: string }; status?: { phase?: string; endpoint?: string; adminKubeconfigSecret?: string; conditions?: Condition[]; etcdMembers?: { name: string; id?: string; ready: boolean }[] } };
@@ -71,17 +76,32 @@ test('a Minimal Cluster becomes a guest whose API answers, with an admin and a v
   }
 });
 
-test('bad input is rejected by the API server naming the field, and nothing is created for it', async () => {
+test('bad input is rejected by the API server naming the field, and nothing is stored for it', async () => {
+  const minimalBefore = await cluster.kubectlJson<ClusterObject & { metadata: { generation: number; resourceVersion: string }; spec: { network: { podCIDR: string } } }>('get', 'cluster', 'minimal');
   const patch = await cluster.tessera(['kubectl', '--', 'patch', 'cluster', 'minimal', '--type=merge', '-p', '{"spec":{"network":{"podCIDR":"10.99.0.0/16"}}}']);
   assert.notEqual(patch.code, 0);
   assert.match(patch.stderr, /spec\.network\.podCIDR/);
-  const file = join(cluster.home, 'bad-version.yaml');
-  await writeFile(file, 'apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: badversion}\nspec: {version: "v1.37"}\n');
-  const create = await cluster.tessera(['kubectl', '--', 'apply', '-f', file]);
-  assert.notEqual(create.code, 0);
-  assert.match(create.stderr, /spec\.version/);
-  const leftovers = await cluster.kubectl('get', 'all,secrets,pvc', '-l', 'tessera.dev/cluster=badversion', '-o', 'name');
-  assert.equal(leftovers.trim(), '');
+  const minimalAfter = await cluster.kubectlJson<typeof minimalBefore>('get', 'cluster', 'minimal');
+  assert.equal(minimalAfter.spec.network.podCIDR, '10.244.0.0/16', 'the refused change was not stored');
+  assert.equal(minimalAfter.metadata.generation, minimalBefore.metadata.generation);
+
+  // Each refused Cluster names its field, and does not exist afterwards (so the operator never sees it).
+  const refusals: Array<[name: string, spec: string, field: RegExp]> = [
+    ['badversion', '{version: "v1.37"}', /spec\.version/],
+    ['masters', '{version: "1.37.2", users: [{name: mallory, groups: ["system:masters"]}]}', /spec\.users\[0\]\.groups\[0\].*must not start with "system:"/],
+    ['alwaysallow', '{version: "1.37.2", controlPlane: {apiServer: {extraArgs: {authorization-mode: AlwaysAllow}}}}', /spec\.controlPlane\.apiServer\.extraArgs\.authorization-\*: every flag starting with authorization- is set by Tessera/],
+    ['newline', '{version: "1.37.2", controlPlane: {apiServer: {extraArgs: {audit-log-path: "/tmp/a\\n--anonymous-auth=true"}}}}', /spec\.controlPlane\.apiServer\.extraArgs\[audit-log-path\].*must not contain control characters/],
+  ];
+  for (const [name, spec, field] of refusals) {
+    const file = join(cluster.home, `bad-${name}.yaml`);
+    await writeFile(file, `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec: ${spec}\n`);
+    const create = await cluster.tessera(['kubectl', '--', 'apply', '-f', file]);
+    assert.notEqual(create.code, 0, `${name} was accepted`);
+    assert.match(create.stderr, field);
+    const stored = await cluster.tessera(['kubectl', '--', 'get', 'cluster', name]);
+    assert.notEqual(stored.code, 0, `${name} must not be stored`);
+    assert.match(stored.stderr, /NotFound|not found/);
+  }
 });
 
 test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member replaced without losing the guest or its data', async () => {
@@ -182,8 +202,48 @@ test('admission rejects a Cluster whose pod range overlaps another Cluster in th
   await writeFile(file, overlapping('vpc-other'));
   const accepted = await cluster.tessera(['kubectl', '--', 'apply', '--dry-run=server', '-f', file]);
   assert.equal(accepted.code, 0, accepted.stderr);
-  // Objects other than Clusters never reach the webhook.
-  await cluster.kubectl('create', 'configmap', 'unrelated', '--from-literal=a=b');
+});
+
+test('objects other than Clusters never reach the admission webhook', async () => {
+  // Point the webhook at a recorder in this process for a moment: what the API server sends is
+  // what it sends to Tessera's webhook, which is chosen by the configuration's rules alone.
+  const ca = await createCertificateAuthority({ commonName: 'e2e-webhook-recorder-ca' });
+  const serving = await issueCertificate({ ca, commonName: 'recorder', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 3_600_000 });
+  const reviewed: string[] = [];
+  const recorder = createHttpsServer({ key: serving.keyPem, cert: serving.certPem }, (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string; kind: { kind: string }; name?: string } };
+      reviewed.push(`${review.request.kind.kind}/${review.request.name ?? ''}`);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } }));
+    });
+  });
+  await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+  const port = (recorder.address() as { port: number }).port;
+  const configuration = await cluster.kubectlJson<{ webhooks: Array<{ clientConfig: object }> }>('get', 'validatingwebhookconfiguration', webhookConfigurationName);
+  const original = configuration.webhooks[0]?.clientConfig;
+  assert.ok(original, 'Tessera registered its webhook');
+  const pointAt = (clientConfig: object) =>
+    cluster.kubectl('patch', 'validatingwebhookconfiguration', webhookConfigurationName, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig', value: clientConfig }]));
+  await pointAt({ url: `https://127.0.0.1:${port}${clusterValidationPath}`, caBundle: Buffer.from(ca.certPem).toString('base64') });
+  try {
+    const probe = join(cluster.home, 'webhook-probe.yaml');
+    await writeFile(probe, 'apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: webhook-probe}\nspec: {version: "1.37.2", mode: Minimal}\n');
+    // The API server picks up the new configuration within moments.
+    await eventually('a Cluster review at the recorder', async () => {
+      await cluster.tessera(['kubectl', '--', 'apply', '--dry-run=server', '-f', probe]);
+      return reviewed.includes('Cluster/webhook-probe');
+    }, 30_000, 500);
+    await cluster.kubectl('create', 'configmap', 'unrelated', '--from-literal=a=b');
+    await cluster.kubectl('create', 'secret', 'generic', 'unrelated', '--from-literal=a=b');
+    // Webhooks are called inside the request, so a review of the ConfigMap would be here by now.
+    assert.ok(reviewed.length > 0 && reviewed.every((entry) => entry.startsWith('Cluster/')), `only Clusters were reviewed: ${reviewed.join(', ')}`);
+  } finally {
+    await pointAt(original);
+    recorder.close();
+  }
 });
 
 test('deleting a Cluster removes everything it owns, processes and volumes included', async () => {
