@@ -7,6 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_KUBERNETES_VERSION, supportedVersionsText } from './version-catalogue.ts';
 import { extraArgValueRule, protectedFlagRules, type ControlPlaneComponentName } from './protected-flags.ts';
+import { ClusterLoadSchema, ClusterPlacementSchema, clusterCellField, clusterProfileField, clusterTierField } from './cluster-fleet-fields.ts';
 
 export const clusterResource = {
   group: 'tessera.dev',
@@ -426,6 +427,10 @@ export const ClusterSpecSchema = Type.Object(
         ...validations({ rule: 'self.all(addon, self.exists_one(other, other.name == addon.name))', message: 'spec.addons: each addon may be listed once' }),
       }),
     ),
+    // Fleet fields (cluster-fleet-fields.ts): placement into a Cell, a ClusterProfile, a pinned tier.
+    placement: Type.Optional(ClusterPlacementSchema),
+    profile: Type.Optional(clusterProfileField),
+    tier: Type.Optional(clusterTierField),
   },
   {
     description: 'The desired guest cluster.',
@@ -441,6 +446,7 @@ export type ClusterSpec = Static<typeof ClusterSpecSchema>;
  */
 export const clusterConditionTypes = [
   'NetworkValid',
+  'SpecValid',
   'VersionSupported',
   'CertificatesValid',
   'EtcdReady',
@@ -523,6 +529,8 @@ export const ClusterStatusSchema = Type.Object(
       ),
     ),
     tier: Type.Optional(Type.String({ description: 'Master size tier the guest is placed in.' })),
+    cell: Type.Optional(clusterCellField),
+    load: Type.Optional(ClusterLoadSchema),
     adminKubeconfigSecret: Type.Optional(Type.String({ description: 'Name of a Secret in the Cluster\'s namespace whose key `kubeconfig` holds the admin kubeconfig.' })),
   },
   { description: 'What the operator observed.' },
