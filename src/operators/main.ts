@@ -10,7 +10,7 @@ import { RestClient } from '../controller/rest-client.ts';
 import { Logger } from '../controller/logger.ts';
 import { ControllerMetrics, startMetricsServer } from '../controller/metrics.ts';
 import { LeaderElector } from '../controller/leader-election.ts';
-import { ClusterOperator } from './cluster/operator.ts';
+import { ClusterOperator, DEFAULT_WORKERS } from './cluster/operator.ts';
 
 const { values } = parseArgs({
   // --no-leader-elect turns election off (a single replica, or tests).
@@ -20,7 +20,7 @@ const { values } = parseArgs({
     'leader-elect': { type: 'boolean', default: true },
     'leader-election-namespace': { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'tessera-system' },
     'metrics-bind-address': { type: 'string', default: '127.0.0.1:8080' },
-    workers: { type: 'string', default: '4' },
+    workers: { type: 'string', default: String(DEFAULT_WORKERS) },
     // How often each guest's own objects are re-applied even if nothing changed (drift repair).
     'resync-period': { type: 'string', default: '5m' },
   },

@@ -64,6 +64,8 @@ export type MetaObject = { apiVersion?: string; kind?: string; metadata?: V1Obje
 export type GuestMemory = {
   guest?: { identity: string; api: GuestApi; lastFullSync: number };
   bootstrapToken?: BootstrapToken;
+  /** How long to wait before looking again while the guest is not settled: doubles on each pass that changes nothing. */
+  backoffMs?: number;
   /** The last certificate reconciliation and what it was computed from (pki.ts). */
   certificates?: { inputs: string; result: CertificateSecretsResult };
 };

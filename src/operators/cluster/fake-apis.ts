@@ -36,8 +36,12 @@ function parsePath(path: string): { kind: string; namespace?: string; name?: str
 function matchesSelector(object: StoredObject, selector: string | undefined): boolean {
   if (!selector) return true;
   return selector.split(',').every((term) => {
-    const [key, value] = term.split('=');
     const labels = object.metadata?.labels ?? {};
+    if (term.includes('!=')) {
+      const [key, value] = term.split('!=');
+      return labels[key ?? ''] !== value;
+    }
+    const [key, value] = term.split('=');
     return value === undefined ? key !== undefined && key in labels : labels[key ?? ''] === value;
   });
 }
@@ -47,6 +51,23 @@ function merge(live: unknown, patch: unknown): unknown {
   const base = live !== null && typeof live === 'object' && !Array.isArray(live) ? { ...(live as Record<string, unknown>) } : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) base[key] = merge(base[key], value);
   return base;
+}
+
+type JsonPatchOperation = { op: string; path: string; value?: unknown };
+
+/** The JSON patch operations the finalizer helpers send: replace and remove (resourceVersion checks are not faked). */
+function jsonPatch(object: StoredObject, operations: readonly JsonPatchOperation[]): StoredObject {
+  const result = structuredClone(object);
+  for (const operation of operations) {
+    const keys = operation.path.split('/').slice(1);
+    const last = keys.pop() ?? '';
+    let parent: unknown = result;
+    for (const key of keys) parent = (parent as Record<string, unknown>)[key];
+    if (operation.op === 'remove' && Array.isArray(parent)) parent.splice(Number(last), 1);
+    else if (operation.op === 'remove') delete (parent as Record<string, unknown>)[last];
+    else if (operation.op === 'replace' && last !== 'resourceVersion') (parent as Record<string, unknown>)[last] = operation.value;
+  }
+  return result;
 }
 
 /** FAKE meta cluster: objects by kind/namespace/name, server-side apply as a deep merge. */
@@ -117,6 +138,7 @@ export class FakeMetaCluster {
       if (kind === 'Event') return body as T;
       const live = this.find<StoredObject>(kind, namespace ?? '', name ?? '');
       if (!live) throw new ApiError(404, 'NotFound', `${kind} ${name} not found`, undefined);
+      if (Array.isArray(body)) return this.put(jsonPatch(live, body as JsonPatchOperation[])) as T;
       return this.put(merge(live, body) as StoredObject) as T;
     },
     delete: async <T>(path: string, _body?: unknown, query?: Record<string, unknown>) => {

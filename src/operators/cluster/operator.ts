@@ -13,6 +13,12 @@ import { ClusterReconciler, byClusterIndex, clusterKeyOf, type ClusterCaches } f
 import type { CacheReader } from './component.ts';
 import { CLUSTER_LABEL } from './names.ts';
 
+/**
+ * Concurrent reconciles. A pass mostly waits on the network (API writes, a guest's /readyz), so
+ * more workers than cores keep one slow or silent guest from holding up the others.
+ */
+export const DEFAULT_WORKERS = 16;
+
 export type ClusterOperatorOptions = {
   client: RestClient;
   logger: Logger;
@@ -44,7 +50,7 @@ export class ClusterOperator {
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
     this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs });
-    this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
+    this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? DEFAULT_WORKERS, metrics: options.metrics, logger });
     // Owned objects carry the Cluster's name as a label: map them to their Cluster's key, and
     // index them by it so a pass reads only its own Cluster's objects.
     this.controller.watch(this.caches.clusters);

@@ -257,3 +257,46 @@ test('disabling an addon removes its objects from the guest', async () => {
   assert.equal(conditionOf(meta, 'shop', 'KubeProxyReady')?.reason, 'Disabled');
   assert.ok(guest.has('deployments', 'kube-system', 'coredns'));
 });
+
+test('a guest that stays unready is looked at less and less often, and at once again when it changes', async () => {
+  const { meta, reconciler, guest } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  guest.ready = false;
+  const delays: number[] = [];
+  for (let pass = 0; pass < 8; pass++) delays.push((await reconciler.reconcile('team-a/shop'))?.requeueAfter ?? -1);
+  assert.deepEqual(delays.slice(1), [2000, 4000, 8000, 16000, 32000, 60000, 60000], `delays ${delays}`);
+  guest.ready = true;
+  const recovered = await reconciler.reconcile('team-a/shop');
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Ready');
+  assert.equal(recovered?.requeueAfter, 60_000, 'a settled guest waits for its resync');
+});
+
+test('deleting a Cluster removes what it owns, API servers without a grace period and etcd with one, then the finalizer', async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  const cluster = clusterOf(meta, 'shop');
+  meta.put({ ...cluster, metadata: { ...cluster.metadata, deletionTimestamp: now.toISOString() } } as never);
+  const from = meta.requests.length;
+  await reconciler.reconcile('team-a/shop');
+  const deletes = meta.requests.slice(from).filter((request) => request.startsWith('DELETE'));
+  assert.ok(deletes.some((request) => request.includes('/deployments')));
+  assert.equal(meta.list('Pod').length + meta.list('Secret').length + meta.list('Service').length + meta.list('PersistentVolumeClaim').length, 0);
+  await reconciler.reconcile('team-a/shop');
+  assert.deepEqual(clusterOf(meta, 'shop').metadata.finalizers, [], 'the finalizer goes once nothing is left');
+});
+
+test('a protected flag that slipped past the API server is never rendered, and SpecValid says so', async () => {
+  const { meta, reconciler, events } = setup();
+  addCluster(meta, 'shop', { controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'AlwaysAllow' } } } });
+  await converge(meta, reconciler, 'shop', 3);
+  const args = meta.find<V1Deployment>('Deployment', 'team-a', 'shop-kube-apiserver')?.spec?.template.spec?.containers[0]?.args ?? [];
+  assert.ok(args.includes('--authorization-mode=Node,RBAC'), args.join(' '));
+  assert.ok(!args.some((arg) => arg.includes('AlwaysAllow')));
+  const specValid = conditionOf(meta, 'shop', 'SpecValid');
+  assert.equal(specValid?.status, 'False');
+  assert.equal(specValid?.reason, 'ProtectedFlag');
+  assert.match(specValid?.message ?? '', /spec\.controlPlane\.apiServer\.extraArgs\.authorization-mode/);
+  assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'ProtectedFlag'));
+});

@@ -45,6 +45,8 @@ import { observeDeployment, observeEtcdMembers, reportedVersion } from './runnin
 import { CONTROL_PLANE_INPUTS, ConditionType, EventReason, READY_INPUTS, Reason } from './status.ts';
 import { planUpgrade, stepPosition, UPGRADE_STEPS, type ControlPlaneStep, type StepObservation, type UpgradePlan } from './upgrade-plan.ts';
 import { componentOverrideViolation, decideVersion } from './version-policy.ts';
+import { withoutRefusedExtraArgs } from './spec-checks.ts';
+import type { EventTarget } from '../../controller/events.ts';
 
 export const clusterFinalizer = 'tessera.dev/cluster-cleanup';
 export { byClusterIndex, clusterKeyOf } from './component.ts';
@@ -52,6 +54,10 @@ export type { ClusterCaches } from './component.ts';
 
 const clustersPath = (namespace: string, name: string, subresource?: string) =>
   resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace, name, subresource });
+
+/** First requeue of a guest that is not settled, and the cap its backoff doubles up to. */
+export const UNSETTLED_REQUEUE_MS = 1000;
+export const MAX_UNSETTLED_REQUEUE_MS = 60_000;
 
 /** The default full resync of a guest's own objects (drift inside the guest is repaired then). */
 export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;
@@ -75,8 +81,10 @@ export type ClusterReconcilerOptions = {
 };
 
 const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName);
+/** A guest's /readyz answers in milliseconds when it is up; a silent one must not hold a worker long. */
+export const READYZ_TIMEOUT_MS = 2000;
 const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => ({
-  readyz: () => probeReadyz(endpoint, credentials),
+  readyz: () => probeReadyz(endpoint, credentials, READYZ_TIMEOUT_MS),
   client: guestClient(endpoint, credentials, clusterName),
 });
 
@@ -154,6 +162,17 @@ export class ClusterReconciler {
       return {};
     }
 
+    // The API server refuses protected extraArgs; an older CRD may not have: never render them.
+    const checked = withoutRefusedExtraArgs(spec);
+    spec = checked.spec;
+    if (checked.violations.length > 0) {
+      const message = `ignoring extraArgs the platform owns: ${checked.violations.join('; ')}`;
+      set(ConditionType.SpecValid, { status: 'False', reason: Reason.ProtectedFlag, message });
+      if (findCondition(previous, ConditionType.SpecValid)?.message !== message) this.options.events.warning(clusterTarget(cluster), Reason.ProtectedFlag, message);
+    } else {
+      set(ConditionType.SpecValid, { status: 'True', reason: Reason.Accepted, message: 'the spec overrides no flag the platform owns' });
+    }
+
     // Which version may run: decided against what the API servers run now.
     const observed = this.observe(key, spec, cluster.metadata.name);
     const apiServers = observed['kube-apiserver'];
@@ -161,7 +180,7 @@ export class ClusterReconciler {
     const decision = decideVersion({ desired: spec.version, current });
     const overrideViolation = decision.accepted ? componentOverrideViolation(spec) : undefined;
     const refusal = !decision.accepted ? decision : overrideViolation;
-    const target = { apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, namespace: cluster.metadata.namespace, uid: cluster.metadata.uid };
+    const target = clusterTarget(cluster);
     if (refusal) {
       set(ConditionType.VersionSupported, { status: 'False', reason: refusal.reason, message: refusal.message });
       if (findCondition(previous, ConditionType.VersionSupported)?.message !== refusal.message) this.options.events.warning(target, EventReason.VersionRefused, refusal.message);
@@ -277,7 +296,17 @@ export class ClusterReconciler {
     }
     const resync = this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS;
     const settled = ready && upgrading.status === 'False';
-    return { requeueAfter: Math.min(pass.requeueAfter ?? resync, settled ? resync : 2000) };
+    if (settled) {
+      memory.backoffMs = undefined;
+      return { requeueAfter: Math.min(pass.requeueAfter ?? resync, resync) };
+    }
+    // Not settled: every change of what the Cluster owns (a pod turning Ready, a Deployment rolled
+    // out) queues it again at once through the informers, so the timer only covers what no watch
+    // shows (the guest's own /readyz, etcd's member list). It backs off while passes change
+    // nothing, so a fleet of guests that never come up costs next to nothing.
+    const progressed = pass.writes > 0 || !semanticEqual(cluster.status?.conditions ?? [], status.conditions ?? []);
+    memory.backoffMs = progressed ? UNSETTLED_REQUEUE_MS : Math.min((memory.backoffMs ?? UNSETTLED_REQUEUE_MS) * 2, MAX_UNSETTLED_REQUEUE_MS);
+    return { requeueAfter: Math.min(pass.requeueAfter ?? memory.backoffMs, memory.backoffMs) };
   }
 
   private summarize(conditions: Condition[], generation: number | undefined, now: Date): Condition[] {
@@ -309,7 +338,14 @@ export class ClusterReconciler {
     this.memory.delete(key);
   }
 
-  /** Deletion: remove everything the Cluster owns, wait until it is gone, then the finalizer. */
+  /**
+   * Deletion: remove everything the Cluster owns, wait until it is gone, then the finalizer.
+   * The API servers, controller-manager and scheduler go without a grace period: nobody may use
+   * a guest that is being deleted, so there is nothing to drain, and their state is all in etcd.
+   * etcd members get their normal grace period (etcd stops in well under a second on SIGTERM,
+   * with its data consistent), and their volumes go only once the members are gone: the
+   * claims' protection finalizer holds them while a pod still mounts them.
+   */
   private async finalize(key: string, cluster: Cluster): Promise<ReconcileResult | void> {
     const { client, caches, events } = this.options;
     const namespace = cluster.metadata.namespace ?? 'default';
@@ -317,21 +353,21 @@ export class ClusterReconciler {
     const owned = [caches.deployments, caches.pods, caches.claims, caches.services, caches.secrets] as CacheReader<MetaObject>[];
     const total = owned.reduce((sum, cache) => sum + this.owned(cache, key).length, 0);
     if (total > 0) {
-      for (const resource of [
-        { group: 'apps', version: 'v1', resource: 'deployments' },
-        { version: 'v1', resource: 'pods' },
-        { version: 'v1', resource: 'persistentvolumeclaims' },
-        { version: 'v1', resource: 'secrets' },
-      ]) {
-        await client.delete(resourcePath({ ...resource, namespace }), undefined, { labelSelector: selector });
-      }
+      const collection = (resource: { group?: string; version: string; resource: string }) => resourcePath({ ...resource, namespace });
+      const background = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' };
+      await client.delete(collection({ group: 'apps', version: 'v1', resource: 'deployments' }), background, { labelSelector: selector });
+      await client.delete(collection({ version: 'v1', resource: 'pods' }), { ...background, gracePeriodSeconds: 0 }, { labelSelector: `${selector},${COMPONENT_LABEL}!=etcd` });
+      await client.delete(collection({ version: 'v1', resource: 'pods' }), background, { labelSelector: `${selector},${COMPONENT_LABEL}=etcd` });
+      await client.delete(collection({ version: 'v1', resource: 'persistentvolumeclaims' }), background, { labelSelector: selector });
+      await client.delete(collection({ version: 'v1', resource: 'secrets' }), background, { labelSelector: selector });
       // Services have no deletecollection: one by one.
       for (const service of this.owned(caches.services, key)) {
         await client.delete(resourcePath({ version: 'v1', resource: 'services', namespace, name: service.metadata?.name })).catch((error: unknown) => {
           if (!isNotFound(error)) throw error;
         });
       }
-      events.normal({ apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, namespace, uid: cluster.metadata.uid }, EventReason.Deleting, `deleting ${total} owned object(s)`);
+      events.normal(clusterTarget(cluster), EventReason.Deleting, `deleting ${total} owned object(s)`);
+      // Each object's disappearance queues the Cluster again; the timer is only a safety net.
       return { requeueAfter: 1000 };
     }
     if (cluster.metadata.finalizers?.includes(clusterFinalizer)) {
@@ -367,6 +403,10 @@ export function upgradingCondition(plan: UpgradePlan, addonsBehind: boolean, pau
   }
   if (addonsBehind) return { status: 'True', reason: Reason.InProgress, message: `upgrading addons to ${plan.render.addons} (${stepPosition(UPGRADE_STEPS.length - 1)}): waiting for the guest API` };
   return { status: 'False', reason: Reason.UpToDate, message: `every component runs its target version (Kubernetes ${plan.render['kube-apiserver']}, etcd ${plan.render.etcd})` };
+}
+
+function clusterTarget(cluster: Cluster): EventTarget {
+  return { apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, namespace: cluster.metadata.namespace, uid: cluster.metadata.uid };
 }
 
 function dropUndefined<T extends Record<string, string | undefined>>(record: T): { [K in keyof T]?: string } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClusterConditionSchema } from '../../api/v1alpha1/cluster.ts';
+import { ClusterConditionSchema, clusterConditionTypes } from '../../api/v1alpha1/cluster.ts';
 import { CLUSTER_COMPONENTS } from './components.ts';
 import { CONTROL_PLANE_INPUTS, ConditionType, PASS_CONDITIONS, READY_INPUTS } from './status.ts';
 
@@ -17,6 +17,10 @@ test('the summaries read only declared conditions, and Ready leaves out Upgradin
   for (const type of [...READY_INPUTS, ...CONTROL_PLANE_INPUTS]) assert.ok(declared.has(type), type);
   assert.ok(!READY_INPUTS.includes(ConditionType.Upgrading), 'an upgrade in progress does not make the guest unready');
   assert.ok(!READY_INPUTS.includes(ConditionType.VersionSupported), 'a refused version leaves the guest Ready on what it runs');
+});
+
+test('the API declares exactly the condition types the operator sets', () => {
+  assert.deepEqual([...clusterConditionTypes, 'Ready'].sort(), Object.values(ConditionType).sort());
 });
 
 test('the CRD documents every condition type', () => {

@@ -6,6 +6,8 @@
 export const ConditionType = {
   /** network.ts: the pod and service ranges are consistent and free in the VPC. */
   NetworkValid: 'NetworkValid',
+  /** The pass: nothing in extraArgs overrides a flag the platform owns (spec-checks.ts). */
+  SpecValid: 'SpecValid',
   /** The pass: spec.version (and overrides) may be run from what runs now. */
   VersionSupported: 'VersionSupported',
   /** pki.ts: every certificate valid and renewed in time. */
@@ -45,6 +47,7 @@ export const Reason = {
   MinorSkip: 'MinorSkip',
   SkewViolation: 'SkewViolation',
   ProtectedFlag: 'ProtectedFlag',
+  Accepted: 'Accepted',
   // CertificatesValid
   Valid: 'Valid',
   CertificateError: 'CertificateError',
@@ -94,6 +97,7 @@ export const CONTROL_PLANE_INPUTS: readonly ClusterConditionType[] = [
 
 /** Conditions produced by the pass rather than a component. */
 export const PASS_CONDITIONS: readonly ClusterConditionType[] = [
+  ConditionType.SpecValid,
   ConditionType.VersionSupported,
   ConditionType.ControlPlaneReady,
   ConditionType.AddonsReady,

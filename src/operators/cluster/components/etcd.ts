@@ -147,7 +147,6 @@ export const etcd: ClusterComponent = {
   render: () => [],
   async act(pass) {
     const result = await reconcileMembers(pass);
-    if (!result.ready) pass.requeueWithin(2000);
     // Dependents may be created once every member pod exists: the API server waits for etcd on
     // its own, and the upgrade plan, not this readiness, orders version changes.
     const members = initialEtcdMembers(pass.name, pass.spec.mode);

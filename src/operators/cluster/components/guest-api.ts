@@ -37,7 +37,6 @@ export const guestApi: ClusterComponent = {
     if (!guest) return { ready: false, condition: { status: 'False', reason: Reason.ReadyzFailing, message: `${replicas}; no admin kubeconfig yet` } };
     const readyz = await guest.api.readyz();
     if (!readyz.ready) {
-      pass.requeueWithin(1000);
       return { ready: false, condition: { status: 'False', reason: Reason.ReadyzFailing, message: `${replicas}; /readyz at ${pass.facts.endpoint}: ${readyz.detail}` } };
     }
     pass.facts.guest = guest.api;
