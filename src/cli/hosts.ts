@@ -1,14 +1,14 @@
 // `tessera hosts ...`: local machines you can SSH into (src/local/hosts). Thin: parses
 // arguments, calls the module, prints.
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { resolveHome } from '../local/home.ts';
 import { hostPaths, readHostRecord, type HostRecord } from '../local/hosts/host-layout.ts';
-import { createHost, deleteHost, listHosts, startHost, stopHost } from '../local/hosts/local-hosts.ts';
+import { createHost, deleteHost, linkGuestToHosts, listHosts, startHost, stopHost } from '../local/hosts/local-hosts.ts';
 import { renderMachineManifests } from '../local/hosts/machine-manifest.ts';
+import { sshArguments, writeKnownHosts } from '../local/hosts/host-ssh.ts';
 
 const USAGE = `Usage:
   tessera hosts create NAME... [--zone ZONE] [--cluster CLUSTER] [--namespace NS] [-o yaml]
@@ -19,6 +19,9 @@ const USAGE = `Usage:
   tessera hosts stop NAME...                  power off (disk kept)
   tessera hosts start NAME...                 power on
   tessera hosts delete NAME...                power off and wipe
+  tessera hosts link SERVER
+      Make a guest API server (https URL on the box, e.g. the Cluster's endpoint) reachable from
+      every host, and the hosts from it; prints the API server flag that completes the link.
   tessera hosts manifests NAME... [--cluster CLUSTER] [--namespace NS]
       Print the Secret and Machine of existing hosts.
 `;
@@ -35,27 +38,6 @@ async function manifests(home: string, records: HostRecord[], clusterName: strin
     for (const object of renderMachineManifests(record, privateKey, { clusterName, namespace })) documents.push(stringify(object, { lineWidth: 0 }));
   }
   return documents.map((document) => `---\n${document}`).join('');
-}
-
-/** known_hosts with the host's pinned key, so ssh verifies it and never asks. */
-export async function writeKnownHosts(home: string, record: HostRecord): Promise<string> {
-  const path = join(hostPaths(home, record.name).dir, 'ssh', 'known_hosts');
-  const host = record.sshPort === 22 ? record.sshAddress : `[${record.sshAddress}]:${record.sshPort}`;
-  await writeFile(path, `${host} ${record.hostKey}\n`);
-  return path;
-}
-
-export function sshArguments(home: string, record: HostRecord, knownHosts: string): string[] {
-  return [
-    '-i', hostPaths(home, record.name).clientKey,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'LogLevel=ERROR',
-    '-p', String(record.sshPort),
-    `root@${record.sshAddress}`,
-  ];
 }
 
 async function existing(home: string, name: string): Promise<HostRecord> {
@@ -115,6 +97,14 @@ export async function run(args: string[]): Promise<number> {
     case 'manifests': {
       const records = await Promise.all(positionals.map((name) => existing(home, name)));
       process.stdout.write(await manifests(home, records, values.cluster, values.namespace));
+      return 0;
+    }
+    case 'link': {
+      const [server] = positionals;
+      if (server === undefined || positionals.length !== 1) throw new Error('hosts link takes one https URL: tessera hosts link https://127.108.22.250:6443');
+      const { configPath } = await linkGuestToHosts(home, server);
+      process.stdout.write(`egress-selector-config-file: ${configPath}\n`);
+      progress(`hosts reach ${server}; give the guest's API server the flag above (spec.controlPlane.apiServer.extraArgs) so it reaches kubelets and pods`);
       return 0;
     }
     case 'list': {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostNamespace, sshAddressOf, switchNamespace, switchPortOf, validateHostName, vpcAddressOf } from './vpc-plan.ts';
+import { hostNamespace, podSubnetOf, sshAddressOf, switchNamespace, switchPortOf, validateHostName, vpcAddressOf } from './vpc-plan.ts';
 
 const fabric = { id: 'a1b2c3', slot: 4 };
 
@@ -32,4 +32,13 @@ test('host names must be DNS labels and not the switch\'s name', () => {
   assert.match(validateHostName('-w') ?? '', /DNS label/);
   assert.match(validateHostName('a'.repeat(41)) ?? '', /at most 40/);
   assert.match(validateHostName('vpc') ?? '', /reserved/);
+  assert.match(validateHostName('box') ?? '', /reserved/);
+});
+
+test('each host gets its own block of the guest pod range, by index', () => {
+  assert.equal(podSubnetOf('10.244.0.0/16', 24, 1), '10.244.1.0/24');
+  assert.equal(podSubnetOf('10.244.0.0/16', 24, 2), '10.244.2.0/24');
+  assert.equal(podSubnetOf('172.16.0.0/16', 25, 3), '172.16.1.128/25');
+  assert.throws(() => podSubnetOf('10.244.0.0/24', 24, 1), /has no pod block: 10.244.0.0\/24 holds 1 blocks/);
+  assert.throws(() => podSubnetOf('10.244.0.0/16', 8, 1), /does not fit/);
 });

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { hostNamespace, switchNamespace, switchPortOf, VPC_GATEWAY, VPC_PREFIX_LENGTH, vpcAddressOf, type FabricIdentity } from './vpc-plan.ts';
+import { boxNamespace, hostNamespace, switchNamespace, switchPortOf, VPC_GATEWAY, VPC_PREFIX_LENGTH, vpcAddressOf, type FabricIdentity } from './vpc-plan.ts';
 
 const run = promisify(execFile);
 const BRIDGE = 'vpc0';
@@ -52,6 +52,9 @@ export async function ensureSwitch(identity: FabricIdentity, exec: RunCommand = 
   if (!(await linkExists(ns, BRIDGE, exec))) await exec('ip', ['-n', ns, 'link', 'add', BRIDGE, 'type', 'bridge']);
   await exec('ip', ['-n', ns, 'address', 'replace', `${VPC_GATEWAY}/${VPC_PREFIX_LENGTH}`, 'dev', BRIDGE]);
   await exec('ip', ['-n', ns, 'link', 'set', BRIDGE, 'up']);
+  // The box's own namespace gets a name too (nothing about it changes): relays inside hosts
+  // enter it to reach guest API servers on the box's loopback.
+  if (!(await namespaceExists(boxNamespace(identity)))) await exec('ip', ['netns', 'attach', boxNamespace(identity), String(process.pid)]);
   // The switch routes between hosts' pod subnets: forwarding inside this namespace only.
   await exec('nsenter', [`--net=${namespacePath(ns)}`, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
 }
@@ -87,6 +90,8 @@ export async function detachHost(identity: FabricIdentity, hostName: string, exe
 export async function removeSwitch(identity: FabricIdentity, exec: RunCommand = runCommand): Promise<void> {
   const ns = switchNamespace(identity);
   if (await namespaceExists(ns)) await exec('ip', ['netns', 'delete', ns]);
+  // Removes the name only: the box's namespace itself lives on.
+  if (await namespaceExists(boxNamespace(identity))) await exec('ip', ['netns', 'delete', boxNamespace(identity)]);
 }
 
 /** Routes a pod subnet to the host that owns it, as a datacenter router (or a cloud route table) would. */

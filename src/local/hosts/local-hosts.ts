@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { cacheRoot } from '../binaries/cache.ts';
 import { isRecordAlive, readRecord, recordFor, terminateRecorded, writeRecord } from '../process/process-record.ts';
-import { attachHost, detachHost, ensureSwitch, namespacePath, removeSwitch } from '../fabric/vpc.ts';
+import { attachHost, detachHost, ensureSwitch, namespacePath, removeSwitch, routePodSubnet } from '../fabric/vpc.ts';
+import { ensureEgressProxy, linkGuest, startHostRelays, stopEgressProxy } from '../fabric/guest-link.ts';
 import { FABRIC_SLOTS, hostNamespace, MAX_HOSTS, sshAddressOf, switchNamespace, validateHostName, vpcAddressOf, type FabricIdentity } from '../fabric/vpc-plan.ts';
 import { defaultMaskedPaths, generateClientKey, prepareHostDisk, readHostKey } from './host-disk.ts';
 import { hostPaths, hostsRoot, listHostRecords, readHostRecord, writeHostRecord, type HostRecord } from './host-layout.ts';
@@ -237,6 +238,11 @@ export async function startHost(options: HostOptions & { name: string; timeoutMs
     const relayPid = spawnRecorded('ssh-relay', 'socat', relayArgs, join(paths.dir, 'ssh-relay.log'), env);
     await writeRecord(join(paths.run, 'ssh-relay.pid.json'), recordFor('ssh-relay', relayPid, ['socat', ...relayArgs]));
   }
+  await startHostRelays(tesseraHome, identity, record);
+  for (const subnet of await readPodRoutes(tesseraHome, name)) await routePodSubnet(identity, subnet, record.index);
+  // Running from the first host on, so a guest API server can be given the egress selector
+  // file before any guest is linked.
+  await ensureEgressProxy(tesseraHome, identity);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (!(await sshAnswers(record.sshAddress, record.sshPort))) {
     if (!(await isHostRunning(tesseraHome, name))) throw new Error(`host ${name} stopped while booting: see ${paths.log}`);
@@ -276,6 +282,7 @@ export async function deleteHost(options: { tesseraHome: string; name: string })
   for (const dir of await hostCgroupDirectories(tesseraHome, name)) await removeCgroupTree(dir);
   await rm(hostPaths(tesseraHome, name).dir, { recursive: true, force: true });
   if ((await listHostRecords(tesseraHome)).length === 0) {
+    await stopEgressProxy(tesseraHome);
     await removeSwitch(identity);
     for (const hierarchy of await cgroupHierarchies()) {
       await rmdir(join(CGROUP_ROOT, hierarchy, 'tessera', identity.id)).catch(() => undefined);
@@ -300,6 +307,7 @@ export async function listHosts(tesseraHome: string): Promise<HostStatus[]> {
 export async function stopAllHosts(tesseraHome: string): Promise<string[]> {
   const running = (await listHosts(tesseraHome)).filter((host) => host.state === 'running');
   await Promise.all(running.map((host) => stopHost({ tesseraHome, name: host.name })));
+  await stopEgressProxy(tesseraHome);
   return running.map((host) => host.name);
 }
 
@@ -308,4 +316,35 @@ export async function startAllHosts(options: HostOptions): Promise<string[]> {
   const hosts = await listHostRecords(options.tesseraHome);
   await Promise.all(hosts.map((host) => startHost({ ...options, name: host.name })));
   return hosts.map((host) => host.name);
+}
+
+/**
+ * Links a guest API server with the hosts (relays into every host, the egress proxy back); see
+ * src/local/fabric/guest-link.ts. Returns the egress selector file the guest API server needs.
+ */
+export async function linkGuestToHosts(tesseraHome: string, server: string): Promise<{ configPath: string; udsName: string }> {
+  const identity = await loadFabric(tesseraHome);
+  const running = (await listHosts(tesseraHome)).filter((host) => host.state === 'running');
+  return linkGuest(tesseraHome, identity, server, running);
+}
+
+function podRoutesPath(tesseraHome: string, name: string): string {
+  return join(hostPaths(tesseraHome, name).dir, 'pod-routes.json');
+}
+
+async function readPodRoutes(tesseraHome: string, name: string): Promise<string[]> {
+  try {
+    return JSON.parse(await readFile(podRoutesPath(tesseraHome, name), 'utf8')) as string[];
+  } catch {
+    return [];
+  }
+}
+
+/** Routes a pod subnet to a host through the VPC switch, now and whenever the host starts. */
+export async function routePodSubnetToHost(tesseraHome: string, name: string, podSubnet: string): Promise<void> {
+  const record = await readHostRecord(tesseraHome, name);
+  if (!record) throw new Error(`host ${name} does not exist: see \`tessera hosts list\``);
+  const routes = await readPodRoutes(tesseraHome, name);
+  if (!routes.includes(podSubnet)) await writeFile(podRoutesPath(tesseraHome, name), `${JSON.stringify([...routes, podSubnet])}\n`);
+  await routePodSubnet(await loadFabric(tesseraHome), podSubnet, record.index);
 }

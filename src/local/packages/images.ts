@@ -46,7 +46,8 @@ export async function kubeProxyImage(version: string, buildDir: string): Promise
   const files: ImageFile[] = [...BASE_FILES, { path: 'run', directory: true }, { path: 'usr/local/bin/kube-proxy', copyFrom: join(buildDir, 'kube-proxy') }];
   for (const program of ['/usr/sbin/xtables-nft-multi', '/usr/sbin/xtables-legacy-multi', '/usr/sbin/conntrack']) files.push(...(await programWithLibraries(program)));
   const { stdout: plugins } = await run('find', ['/usr/lib/x86_64-linux-gnu/xtables', '-name', '*.so']);
-  for (const plugin of plugins.split('\n').filter(Boolean)) files.push({ path: plugin, copyFrom: plugin, mode: 0o644 });
+  // The match and target plugins load libraries of their own (libxt_statistic needs libm).
+  for (const plugin of plugins.split('\n').filter(Boolean)) files.push(...(await programWithLibraries(plugin)));
   for (const family of ['iptables', 'ip6tables']) {
     for (const suffix of ['', '-save', '-restore']) {
       files.push({ path: `usr/sbin/${family}-nft${suffix}`, symlinkTo: 'xtables-nft-multi' });
@@ -54,7 +55,8 @@ export async function kubeProxyImage(version: string, buildDir: string): Promise
       files.push({ path: `usr/sbin/${family}${suffix}`, symlinkTo: `${family}-nft${suffix}` });
     }
   }
-  return { reference: `registry.k8s.io/kube-proxy:v${version}`, files, config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } };
+  const unique = [...new Map(files.map((file) => [file.path.replace(/^\//, ''), file])).values()];
+  return { reference: `registry.k8s.io/kube-proxy:v${version}`, files: unique, config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } };
 }
 
 /**

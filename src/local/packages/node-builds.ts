@@ -69,14 +69,15 @@ export const CONTAINERD_BUILD: NodeBuild = {
 };
 
 export const RUNC_BUILD: NodeBuild = {
-  key: `runc-${RUNC_VERSION}`,
+  key: `runc-${RUNC_VERSION}-seccomp`,
   version: RUNC_VERSION,
   moduleDir: `runc-${minorOf(RUNC_VERSION)}`,
   goPackages: ['github.com/opencontainers/runc'],
-  // runc's `make static` without its optional C libraries (libseccomp, libpathrs): its nsexec is
-  // C, so cgo links statically. The version comes from the module's embedded VERSION file.
+  // runc's `make static`: nsexec is C and seccomp filters come from libseccomp (Debian's
+  // libseccomp-dev, linked statically; pods ask for RuntimeDefault profiles). Without libpathrs,
+  // an optional Rust library. The version comes from the module's embedded VERSION file.
   ldflags: ['-s', '-w', '-extldflags -static'],
-  tags: ['urfave_cli_no_docs', 'netgo', 'osusergo'],
+  tags: ['seccomp', 'urfave_cli_no_docs', 'netgo', 'osusergo'],
   cgo: true,
   programs: ['runc'],
   versionCheck: { args: ['--version'], expect: `runc version ${RUNC_VERSION}` },

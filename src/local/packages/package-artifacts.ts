@@ -20,11 +20,14 @@ import { buildImageArchive, type ImageSpec } from './oci-image.ts';
 const run = promisify(execFile);
 
 export const MANIFEST_FORMAT = 'tessera.dev/package-manifest/v1';
+/** Raise when what goes into packages changes (image contents, scripts): cached artifacts are rebuilt. */
+export const PACKAGE_RECIPE = 2;
 
 export type PackageFile = { path: string; sha256: string; size: number; mode: string };
 
 export type PackageManifest = PackageDefinition & {
   format: typeof MANIFEST_FORMAT;
+  recipe: number;
   os: 'linux';
   arch: 'amd64';
   installDir: string;
@@ -118,13 +121,16 @@ export async function readArtifact(env: NodeJS.ProcessEnv, name: string, version
 /** Builds one package's artifact unless the cache has it. */
 export async function ensurePackage(definition: PackageDefinition, options: BuildOptions = {}): Promise<PackageArtifact> {
   const env = options.env ?? process.env;
+  const contents = contentsOf(definition);
+  // An artifact made by another recipe (say, before runc gained seccomp) is rebuilt.
+  const current = (artifact: PackageArtifact | undefined): artifact is PackageArtifact =>
+    artifact !== undefined && artifact.manifest.recipe === PACKAGE_RECIPE && contents.builds.every(({ build }) => artifact.manifest.source.some((source) => source.build === build.key));
   const existing = await readArtifact(env, definition.name, definition.version);
-  if (existing) return existing;
+  if (current(existing)) return existing;
   const root = cacheRoot(env);
   return withCacheLock(root, `package-${definition.name}-${definition.version}`, async () => {
     const again = await readArtifact(env, definition.name, definition.version);
-    if (again) return again;
-    const contents = contentsOf(definition);
+    if (current(again)) return again;
     const dirs = new Map<string, string>();
     const source: PackageManifest['source'] = [];
     for (const { build } of contents.builds) {
@@ -158,7 +164,7 @@ export async function ensurePackage(definition: PackageDefinition, options: Buil
         files.push({ path, sha256: await sha256OfFile(join(payload, path)), size: info.size, mode: (info.mode & 0o777).toString(8).padStart(4, '0') });
       }
       if (!definition.broken && source.length === 0 && definition.name !== 'demo') throw new Error(`package ${definition.name} ${definition.version} has no build`);
-      const manifest: PackageManifest = { format: MANIFEST_FORMAT, ...definition, os: 'linux', arch: 'amd64', installDir: installDir(definition.name, definition.version), files, source: source.length > 0 ? source : [{ build: 'debian', origin: definition.name === 'demo' ? 'Debian busybox-static on the build machine' : 'src/local/packages/package-artifacts.ts' }] };
+      const manifest: PackageManifest = { format: MANIFEST_FORMAT, recipe: PACKAGE_RECIPE, ...definition, os: 'linux', arch: 'amd64', installDir: installDir(definition.name, definition.version), files, source: source.length > 0 ? source : [{ build: 'debian', origin: definition.name === 'demo' ? 'Debian busybox-static on the build machine' : 'src/local/packages/package-artifacts.ts' }] };
       await writeFile(join(payload, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       const archiveName = artifactName(definition.name, definition.version);
       const archive = join(staging, archiveName);
