@@ -2,3 +2,4 @@
 await import('./local-meta-cluster.ts');
 await import('./guest-control-plane.ts');
 await import('./operator-scale.ts');
+await import('./host-node.ts');

@@ -114,6 +114,9 @@ function cgroupPath(hierarchy: string, identity: FabricIdentity, name: string): 
 }
 
 async function cgroupHierarchies(): Promise<string[]> {
+  // cgroup v2 (unified): one hierarchy, the root itself. Hosts were tested on cgroup v1 hybrid
+  // machines; see docs/hosts.md.
+  if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) return [''];
   const names = await readdir(CGROUP_ROOT).catch(() => [] as string[]);
   return names.filter((name) => existsSync(join(CGROUP_ROOT, name, 'cgroup.procs')));
 }
