@@ -1,9 +1,12 @@
 // Benchmark: hosted guest control planes (Kube-on-Kube) against their bare processes, in one run.
-//  (a) A Minimal Cluster from create to its API answering /readyz through status.endpoint with the
-//      admin kubeconfig (median of 5), beside the floor: the same etcd + kube-apiserver binaries
-//      spawned directly with pre-made certificates until kube-apiserver's /readyz answers. Floor
-//      and guest samples alternate, so both see the same background load (the meta cluster idles
-//      during the floor; the machine is shared).
+//  (a) P1: a Minimal Cluster from create to its API answering /readyz through status.endpoint with
+//      the admin kubeconfig (median of 5), beside the floor: the same etcd + kube-apiserver
+//      binaries spawned directly with pre-made certificates until kube-apiserver's /readyz
+//      answers. Floor and guest samples alternate, so both see the same background load. Measured
+//      twice: on a quiet box, and with one core kept busy by a CPU hog the bench starts for both.
+//      Where the guest's time goes is printed as a timeline of milestones (guest-timeline.ts).
+//  (b) Delete: from `delete` to nothing left: the Cluster, its pods, its PersistentVolumes and
+//      the processes of its pods.
 //  (c) Writes the meta API server receives, by its own apiserver_request_total, to the resources
 //      the Cluster operator owns, over a window longer than the operator's 60 s resync requeue:
 //      with 3 Minimal guests Ready, beside the same window with no guests at all.
@@ -23,15 +26,15 @@ import { apiServerArgs, etcdArgs, pkiLayout } from '../src/local/metacluster/con
 import { ensureMetaPki } from '../src/local/metacluster/meta-pki.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { RestClient, isNotFound, resourcePath } from '../src/controller/rest-client.ts';
+import { GuestTimeline, timelineTable, type Milestone } from './guest-timeline.ts';
+import { readdir } from 'node:fs/promises';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const minimalExample = fileURLToPath(new URL('../examples/cluster-minimal.yaml', import.meta.url));
 const NETWORK_INDEX = '6';
 const SAMPLES = 5;
 const GUESTS = 3;
-const WINDOW_MS = 90_000;
-/** The operator requeues a Ready Cluster after 60 s (reconciler.ts): one resync period. */
-const RESYNC_PERIOD_MS = 60_000;
+const WINDOW_MS = 60_000;
 const NAMESPACE = 'default';
 
 type ClusterObject = {
@@ -259,6 +262,63 @@ async function writesOver(meta: RestClient, windowMs: number): Promise<{ owned: 
 
 const describeBreakdown = (breakdown: Map<string, number>) => [...breakdown].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `${key} ${n}`).join(', ') || 'none';
 
+/** Keeps one core busy until stopped: the "busy box" of P1. */
+function startCpuHog(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+}
+
+/** Pids of processes whose command line or environment mentions `marker` (a pod's uid). */
+async function processesMentioning(marker: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const texts = await Promise.all(['cmdline', 'environ'].map((file) => readFile(`/proc/${entry}/${file}`, 'utf8').catch(() => '')));
+    if (texts.some((text) => text.includes(marker))) found.push(Number(entry));
+  }
+  return found;
+}
+
+type P1Result = { floor: number[]; guest: number[]; deletion: number[]; deletionFailures: string[]; timelines: Map<Milestone, number>[] };
+
+async function measureP1(meta: RestClient, guests: Guests, timeline: GuestTimeline, kubernetesVersion: string, label: string): Promise<P1Result> {
+  const result: P1Result = { floor: [], guest: [], deletion: [], deletionFailures: [], timelines: [] };
+  for (let i = 1; i <= SAMPLES; i++) {
+    result.floor.push(await bareEtcdAndApiServer(kubernetesVersion));
+    const name = `${label}-${i}`;
+    const created = performance.now();
+    await guests.create(name);
+    await guests.waitReadyz(name, 180_000);
+    result.guest.push(performance.now() - created);
+    result.timelines.push(timeline.since(name, created));
+    // Delete: until nothing of the guest is left, processes and volumes included.
+    const selector = { labelSelector: `tessera.dev/cluster=${name}` };
+    const uids = (await meta.get<{ items: { metadata: { uid: string } }[] }>(resourcePath({ version: 'v1', resource: 'pods', namespace: NAMESPACE }), selector)).items.map((pod) => pod.metadata.uid);
+    const deleteStarted = performance.now();
+    const deleted = await guests.delete(name, 45_000);
+    await until(`the volumes of ${name} to be gone`, async () => {
+      const volumes = await meta.get<{ items: { spec?: { claimRef?: { name?: string } } }[] }>('/api/v1/persistentvolumes');
+      return !volumes.items.some((volume) => volume.spec?.claimRef?.name?.startsWith(`${name}-`));
+    }, 60_000, 25);
+    for (const uid of uids) await until(`the processes of pod ${uid} to exit`, async () => (await processesMentioning(uid)).length === 0, 60_000, 25);
+    if (deleted.byOperator) result.deletion.push(performance.now() - deleteStarted);
+    else result.deletionFailures.push(`${name}: ${deleted.reason}`);
+  }
+  return result;
+}
+
+function printP1(title: string, result: P1Result): void {
+  console.log(title);
+  console.log(`  etcd + kube-apiserver spawned directly:       median ${seconds(median(result.floor))}   (floor; samples ${list(result.floor)} s)`);
+  console.log(`  Cluster create to /readyz on status.endpoint: median ${seconds(median(result.guest))}   ratio ${(median(result.guest) / median(result.floor)).toFixed(2)}x  (samples ${list(result.guest)} s)`);
+  console.log("  where the guest's time goes (median of each milestone, and the step before it):");
+  for (const row of timelineTable(result.timelines, result.guest)) console.log(row);
+  if (result.deletion.length) console.log(`  delete to nothing left (objects, volumes, processes): median ${seconds(median(result.deletion))}  (${result.deletion.length} of ${SAMPLES}; samples ${list(result.deletion)} s)`);
+  if (result.deletionFailures.length) {
+    console.log(`  DELETION FAILED: the operator did not delete ${result.deletionFailures.length} of ${SAMPLES} Clusters within 45s; the benchmark removed their objects itself:`);
+    for (const failure of result.deletionFailures) console.log(`    ${failure}`);
+  }
+}
+
 const home = await mkdtemp(join(tmpdir(), 'tessera-bench-guests-'));
 try {
   const manifest = parse(await readFile(minimalExample, 'utf8')) as ClusterObject;
@@ -268,23 +328,20 @@ try {
   kubeConfig.loadFromFile(join(home, 'kubeconfig'));
   const meta = new RestClient(kubeConfig);
   const guests = new Guests(meta, manifest, home);
+  const timeline = new GuestTimeline(meta, NAMESPACE);
+  await timeline.start();
 
-  // (a)
-  const floor: number[] = [];
-  const applyToReadyz: number[] = [];
-  const deletion: number[] = [];
-  const deletionFailures: string[] = [];
-  for (let i = 1; i <= SAMPLES; i++) {
-    floor.push(await bareEtcdAndApiServer(kubernetesVersion));
-    const name = `apply-${i}`;
-    await guests.create(name);
-    const created = performance.now();
-    await guests.waitReadyz(name, 180_000);
-    applyToReadyz.push(performance.now() - created);
-    const deleted = await guests.delete(name, 45_000);
-    if (deleted.byOperator) deletion.push(deleted.ms);
-    else deletionFailures.push(`${name}: ${deleted.reason}`);
+  // (a) and (b), quiet, then busy.
+  const quiet = await measureP1(meta, guests, timeline, kubernetesVersion, 'quiet');
+  const hog = startCpuHog();
+  let busy: P1Result;
+  try {
+    busy = await measureP1(meta, guests, timeline, kubernetesVersion, 'busy');
+  } finally {
+    hog.kill('SIGKILL');
+    await exited(hog);
   }
+  await timeline.stop();
 
   // (c), first the meta cluster alone, then with guests converged.
   const baseline = await writesOver(meta, WINDOW_MS);
@@ -297,24 +354,32 @@ try {
   // Let the pass that saw Ready write its status and the guest's objects before counting.
   await sleep(10_000);
   const converged = await writesOver(meta, WINDOW_MS);
-  const periods = WINDOW_MS / RESYNC_PERIOD_MS;
 
   console.log(`guest control plane: Minimal Cluster (examples/cluster-minimal.yaml, Kubernetes ${kubernetesVersion}), binaries cached`);
-  console.log(`(a) create to guest /readyz ok, median of ${SAMPLES}`);
-  console.log(`  etcd + kube-apiserver spawned directly:      median ${seconds(median(floor))}   (floor; samples ${list(floor)} s)`);
-  console.log(`  Cluster create to /readyz on status.endpoint: median ${seconds(median(applyToReadyz))}   ratio ${(median(applyToReadyz) / median(floor)).toFixed(2)}x  (samples ${list(applyToReadyz)} s)`);
-  if (deletion.length) console.log(`  Cluster delete to gone (operator's finalizer): median ${seconds(median(deletion))}  (${deletion.length} of ${SAMPLES})`);
-  if (deletionFailures.length) {
-    console.log(`  DELETION FAILED: the operator did not delete ${deletionFailures.length} of ${SAMPLES} Clusters within 45s; the benchmark removed their objects itself:`);
-    for (const failure of deletionFailures) console.log(`    ${failure}`);
-  }
-  console.log(`(c) meta API server writes over ${WINDOW_MS / 1000}s (resync period ${RESYNC_PERIOD_MS / 1000}s), from apiserver_request_total`);
+  printP1(`(a) P1, quiet box: create to guest /readyz ok, median of ${SAMPLES}`, quiet);
+  printP1(`(a) P1, one core kept busy by a CPU hog (for the floor and the guest alike), median of ${SAMPLES}`, busy);
+  console.log(`(c) meta API server writes over ${WINDOW_MS / 1000}s, from apiserver_request_total`);
   console.log(`    operator-owned = ${[...OPERATOR_OWNED].join(', ')}; verbs ${[...WRITE_VERBS].join('/')}`);
   console.log(`  no guests:             operator-owned ${baseline.owned}, all resources ${baseline.all}   (baseline)`);
   console.log(`  ${GUESTS} Minimal guests Ready: operator-owned ${converged.owned}, all resources ${converged.all}`);
-  console.log(`  per guest per resync period: ${(converged.owned / GUESTS / periods).toFixed(2)} operator-owned writes (${((converged.owned - baseline.owned) / GUESTS / periods).toFixed(2)} above the baseline)`);
+  console.log(`  operator-owned writes per converged guest over the window: ${((converged.owned - baseline.owned) / GUESTS).toFixed(2)} above the baseline`);
   console.log(`  writes with guests, by resource: ${describeBreakdown(converged.breakdown)}`);
   console.log(`  writes without guests, by resource: ${describeBreakdown(baseline.breakdown)}`);
+  const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+  console.log(
+    JSON.stringify({
+      bench: 'guest-control-plane',
+      p1Ratio: round(median(quiet.guest) / median(quiet.floor)),
+      p1BusyRatio: round(median(busy.guest) / median(busy.floor)),
+      p1Seconds: round(median(quiet.guest) / 1000),
+      floorSeconds: round(median(quiet.floor) / 1000),
+      p1BusySeconds: round(median(busy.guest) / 1000),
+      floorBusySeconds: round(median(busy.floor) / 1000),
+      deleteSeconds: round(median(quiet.deletion) / 1000),
+      deleteBusySeconds: round(median(busy.deletion) / 1000),
+      writesPerConvergedGuest: round((converged.owned - baseline.owned) / GUESTS),
+    }),
+  );
 } finally {
   await tessera(home, ['down']).catch((error: unknown) => console.error((error as Error).message));
   await rm(home, { recursive: true, force: true });

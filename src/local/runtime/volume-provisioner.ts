@@ -72,8 +72,13 @@ export class VolumeProvisioner {
       if (provisioned.has(name)) continue;
       await this.provision(claim, name);
     }
+    // A volume is released once its claim is gone. The PV controller says so in status.phase,
+    // but only on its own schedule (seconds); the claim's disappearance from the cache is the
+    // same fact, seen at once. Every provisioned volume's claim existed when it was provisioned.
+    const claimUids = new Set(this.claims.list().map((claim) => claim.metadata?.uid));
     for (const pv of provisioned.values()) {
-      if (pv.status?.phase === 'Released' && pv.spec?.persistentVolumeReclaimPolicy === 'Delete') await this.reclaim(pv);
+      const claimGone = pv.spec?.claimRef?.uid !== undefined && !claimUids.has(pv.spec.claimRef.uid);
+      if ((pv.status?.phase === 'Released' || claimGone) && pv.spec?.persistentVolumeReclaimPolicy === 'Delete') await this.reclaim(pv);
     }
   }
 
