@@ -1,10 +1,14 @@
 // `tessera hosts ...`: local machines you can SSH into (src/local/hosts). Thin: parses
 // arguments, calls the module, prints.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { resolveHome } from '../local/home.ts';
+import { ensureBinaries } from '../local/binaries/resolve.ts';
+import { joinGuest, type Kubectl } from '../local/hosts/guest-join.ts';
+import type { MetaClusterConfig } from '../local/metacluster/config.ts';
 import { hostPaths, readHostRecord, type HostRecord } from '../local/hosts/host-layout.ts';
 import { createHost, deleteHost, linkGuestToHosts, listHosts, startHost, stopHost } from '../local/hosts/local-hosts.ts';
 import { renderMachineManifests } from '../local/hosts/machine-manifest.ts';
@@ -22,6 +26,9 @@ const USAGE = `Usage:
   tessera hosts link SERVER
       Make a guest API server (https URL on the box, e.g. the Cluster's endpoint) reachable from
       every host, and the hosts from it; prints the API server flag that completes the link.
+  tessera hosts join NAME... --cluster CLUSTER [--namespace NS]
+      Until the Node operator does it: install the node packages of the guest's version on the
+      hosts over SSH and join them to the guest with a short-lived bootstrap token.
   tessera hosts manifests NAME... [--cluster CLUSTER] [--namespace NS]
       Print the Secret and Machine of existing hosts.
 `;
@@ -38,6 +45,26 @@ async function manifests(home: string, records: HostRecord[], clusterName: strin
     for (const object of renderMachineManifests(record, privateKey, { clusterName, namespace })) documents.push(stringify(object, { lineWidth: 0 }));
   }
   return documents.map((document) => `---\n${document}`).join('');
+}
+
+/** The pinned kubectl against the local meta cluster (or a guest, with a kubeconfig). */
+async function metaKubectl(): Promise<Kubectl> {
+  const home = resolveHome();
+  const config = JSON.parse(await readFile(home.config, 'utf8').catch(() => {
+    throw new Error(`no meta cluster in ${home.root}: run \`npx tessera up\` first`);
+  })) as MetaClusterConfig;
+  const { kubectl } = await ensureBinaries({ kubernetesVersion: config.kubernetesVersion, components: ['kubectl'] });
+  return (args, options = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(kubectl, [...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []), ...args], { env: { ...process.env, KUBECONFIG: home.kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim()}`))));
+      child.stdin.end(options.input ?? '');
+    });
 }
 
 async function existing(home: string, name: string): Promise<HostRecord> {
@@ -80,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
     return verb === undefined ? 2 : 0;
   }
   if (values.output !== undefined && values.output !== 'yaml') throw new Error(`-o ${values.output} is not supported: use -o yaml`);
-  const needsNames = ['create', 'stop', 'start', 'delete', 'manifests'];
+  const needsNames = ['create', 'stop', 'start', 'delete', 'manifests', 'join'];
   if (needsNames.includes(verb) && positionals.length === 0) throw new Error(`hosts ${verb} needs at least one host name\n\n${USAGE}`);
   switch (verb) {
     case 'create': {
@@ -105,6 +132,21 @@ export async function run(args: string[]): Promise<number> {
       const { configPath } = await linkGuestToHosts(home, server);
       process.stdout.write(`egress-selector-config-file: ${configPath}\n`);
       progress(`hosts reach ${server}; give the guest's API server the flag above (spec.controlPlane.apiServer.extraArgs) so it reaches kubelets and pods`);
+      return 0;
+    }
+    case 'join': {
+      if (values.cluster === undefined) throw new Error('hosts join needs --cluster CLUSTER: the guest the hosts join');
+      await joinGuest({
+        tesseraHome: home,
+        cluster: values.cluster,
+        namespace: values.namespace ?? 'default',
+        hosts: positionals,
+        kubectl: await metaKubectl(),
+        guestKubeconfigPath: join(home, 'hosts', `${values.cluster}.kubeconfig`),
+        writeFile: (path, content) => writeFile(path, content, { mode: 0o600 }),
+        onProgress: progress,
+      });
+      progress(`joined ${positionals.join(', ')}; see them with: tessera kubectl -- --kubeconfig ${join(home, 'hosts', `${values.cluster}.kubeconfig`)} get nodes`);
       return 0;
     }
     case 'list': {

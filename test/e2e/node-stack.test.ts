@@ -1,7 +1,8 @@
-// Proof that the node stack is real: without the Node operator, two local hosts get the packages
-// over SSH (the steps of src/local/packages/join-steps.ts, as the operator will run them), join a
-// guest of the local meta cluster with a bootstrap token, and run pods: upstream kubelet,
-// containerd, runc, CNI bridge, kube-proxy and CoreDNS, nothing imitated.
+// Proof that the node stack is real: without the Node operator, `tessera hosts join` installs the
+// packages on two local hosts over SSH (the steps of src/local/packages/join-steps.ts, as the
+// operator will run them) and joins them to a guest of the local meta cluster with a bootstrap
+// token; then pods run on upstream kubelet, containerd, runc, CNI bridge, kube-proxy and CoreDNS,
+// nothing imitated.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,15 +12,10 @@ import { join } from 'node:path';
 import { MetaClusterCli, eventually } from '../harness/meta-cluster-cli.ts';
 import { HOST_KERNEL_SETTINGS, kernelSettingPath } from '../../src/local/hosts/host-disk.ts';
 import { readHostRecord, type HostRecord } from '../../src/local/hosts/host-layout.ts';
-import { runOnHost, runStepsOnHost } from '../../src/local/hosts/host-ssh.ts';
-import { hostCgroupDirectories, hostCgroupProcesses, loadFabric, routePodSubnetToHost } from '../../src/local/hosts/local-hosts.ts';
-import { egressSelectorPath, renderKubernetesEndpoints } from '../../src/local/fabric/guest-link.ts';
-import { hostNamespace, podSubnetOf, switchNamespace } from '../../src/local/fabric/vpc-plan.ts';
-import { findPackage } from '../../src/local/packages/catalogue.ts';
-import { ensurePackage } from '../../src/local/packages/package-artifacts.ts';
-import { CGROUP_PROBE, renderJoinSteps, type NodePackages } from '../../src/local/packages/join-steps.ts';
-import { PAUSE_IMAGE } from '../../src/local/packages/images.ts';
-import { coreDnsVersionFor } from '../../src/local/packages/node-builds.ts';
+import { runOnHost } from '../../src/local/hosts/host-ssh.ts';
+import { hostCgroupDirectories, hostCgroupProcesses, loadFabric } from '../../src/local/hosts/local-hosts.ts';
+import { egressSelectorPath } from '../../src/local/fabric/guest-link.ts';
+import { hostNamespace, switchNamespace } from '../../src/local/fabric/vpc-plan.ts';
 
 type Condition = { type: string; status: string };
 type Node = { metadata: { name: string; labels: Record<string, string> }; status: { conditions: Condition[]; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } } };
@@ -30,7 +26,7 @@ const VERSION = '1.37.2';
 const HOSTS = ['w1', 'w2'];
 const meta = await MetaClusterCli.create(6);
 const kernelBefore = readKernelSettings();
-const guestKubeconfig = join(meta.home, 'guest.kubeconfig');
+const guestKubeconfig = join(meta.home, 'hosts', 'proof.kubeconfig');
 
 after(async () => {
   await meta.tessera(['hosts', 'delete', ...HOSTS], 120_000);
@@ -86,59 +82,12 @@ spec:
     const cluster = await meta.kubectlJson<{ status?: { conditions?: Condition[] } }>('get', 'cluster', 'proof');
     return isReady(cluster.status?.conditions);
   }, 300_000, 1_000);
-  const kubeconfig = Buffer.from(await meta.kubectl('get', 'secret', 'proof-admin-kubeconfig', '-o', 'jsonpath={.data.kubeconfig}'), 'base64').toString();
-  await writeFile(guestKubeconfig, kubeconfig);
-  const caPem = Buffer.from(await meta.kubectl('get', 'secret', 'proof-ca', '-o', 'jsonpath={.data.tls\\.crt}'), 'base64').toString();
-  const server = /server: (\S+)/.exec(kubeconfig)?.[1];
-  assert.ok(server, 'the admin kubeconfig names the guest server');
-  const linked = await meta.tessera(['hosts', 'link', server]);
-  assert.equal(linked.code, 0, linked.stderr);
-  await applyToGuest(renderKubernetesEndpoints());
-
-  // A short-lived bootstrap token in the kubeadm group the guest's RBAC lets join.
-  const id = randomBytes(3).toString('hex');
-  const secret = randomBytes(8).toString('hex');
-  await applyToGuest([
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
-      type: 'bootstrap.kubernetes.io/token',
-      stringData: { 'token-id': id, 'token-secret': secret, 'usage-bootstrap-authentication': 'true', 'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token', expiration: new Date(Date.now() + 30 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z') },
-    },
-  ]);
-
-  const artifact = (name: string, version: string) => ensurePackage(findPackage(name, version));
-  const packages: NodePackages = {
-    runc: await artifact('runc', '1.5.3'),
-    cniPlugins: await artifact('cni-plugins', '1.10.0'),
-    containerd: await artifact('containerd', '2.4.2'),
-    kubelet: await artifact('kubelet', VERSION),
-    images: [await artifact('pause', '3.10.2'), await artifact('kube-proxy', VERSION), await artifact('coredns', coreDnsVersionFor(VERSION)), await artifact('demo', '1.0')],
-  };
-  await Promise.all(
-    HOSTS.map(async (name) => {
-      const record = await host(name);
-      const probe = await runOnHost(meta.home, record, CGROUP_PROBE);
-      assert.equal(probe.code, 0, probe.stderr);
-      const podSubnet = podSubnetOf('10.244.0.0/16', 24, record.index);
-      await routePodSubnetToHost(meta.home, name, podSubnet);
-      const steps = renderJoinSteps(packages, {
-        nodeName: name,
-        nodeIP: record.vpcAddress,
-        labels: { 'topology.kubernetes.io/zone': record.zone },
-        cgroupRoot: probe.stdout.trim(),
-        server,
-        caPem,
-        bootstrapToken: `${id}.${secret}`,
-        clusterDNS: '10.96.0.10',
-        clusterDomain: 'cluster.local',
-        sandboxImage: PAUSE_IMAGE,
-        podSubnet,
-      });
-      await runStepsOnHost(meta.home, record, steps);
-    }),
-  );
+  // The steps the Node operator will take, run by hand: link, bootstrap token, packages over SSH.
+  const joined = await meta.tessera(['hosts', 'join', ...HOSTS, '--cluster', 'proof'], 600_000);
+  assert.equal(joined.code, 0, joined.stderr);
+  assert.doesNotMatch(joined.stderr, /warning/, 'the guest API server has the egress selector');
+  assert.match(joined.stderr, /host w1: install kubelet 1\.37\.2/);
+  assert.match(joined.stderr, /host w2: configure and start the kubelet/);
 
   const nodes = await eventually('both Nodes are Ready', async () => {
     const list = await guestJson<List<Node>>('get', 'nodes');
@@ -150,8 +99,14 @@ spec:
     assert.equal(node.status.nodeInfo.containerRuntimeVersion, 'containerd://2.4.2');
     assert.equal(node.metadata.labels['topology.kubernetes.io/zone'], 'zone-a');
   }
-  const csrs = await guestJson<List<{ spec: { username: string }; status: { conditions?: Condition[] } }>>('get', 'csr');
-  assert.ok(csrs.items.some((csr) => csr.spec.username === `system:bootstrap:${id}`), 'the kubelets asked for their certificates with the bootstrap token');
+  const csrs = await guestJson<List<{ spec: { username: string; signerName: string } }>>('get', 'csr');
+  const bootstrapped = csrs.items.filter((csr) => csr.spec.username.startsWith('system:bootstrap:') && csr.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet');
+  assert.equal(bootstrapped.length, 2, 'each kubelet asked for its client certificate with the bootstrap token');
+  for (const name of HOSTS) {
+    const installed = await runOnHost(meta.home, await host(name), 'cat /var/lib/tessera/packages/kubelet.json; readlink /opt/tessera/kubelet/current');
+    assert.match(installed.stdout, /"version":"1\.37\.2"/);
+    assert.match(installed.stdout, /^1\.37\.2$/m);
+  }
 });
 
 test('a 2-replica demo Deployment spreads over both hosts, and pods reach each other across hosts', { timeout: 300_000 }, async () => {

@@ -1,0 +1,130 @@
+// `tessera hosts join`: makes local hosts nodes of a guest of the local meta cluster by hand,
+// until the Node operator does it. It runs the steps the operator will take: link the fabric,
+// issue a short-lived bootstrap token, then over SSH install the packages of the guest's
+// Kubernetes version and start containerd and the kubelet (src/local/packages/join-steps.ts).
+import { randomBytes } from 'node:crypto';
+import { parse } from 'yaml';
+import { cidr, formatAddress } from '../../plan/cidr.ts';
+import { renderKubernetesEndpoints } from '../fabric/guest-link.ts';
+import { podSubnetOf } from '../fabric/vpc-plan.ts';
+import { findPackage } from '../packages/catalogue.ts';
+import { ensurePackage } from '../packages/package-artifacts.ts';
+import { CGROUP_PROBE, renderJoinSteps, type NodePackages } from '../packages/join-steps.ts';
+import { PAUSE_IMAGE } from '../packages/images.ts';
+import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, coreDnsVersionFor, PAUSE_VERSION, RUNC_VERSION } from '../packages/node-builds.ts';
+import { readHostRecord } from './host-layout.ts';
+import { mustRunOnHost, runStepsOnHost } from './host-ssh.ts';
+import { linkGuestToHosts, routePodSubnetToHost } from './local-hosts.ts';
+
+/** kubectl against the meta cluster, or (with `kubeconfig`) against the guest; stdin optional. */
+export type Kubectl = (args: readonly string[], options?: { kubeconfig?: string; input?: string }) => Promise<string>;
+
+type ClusterObject = {
+  spec: { version: string; network?: { podCIDR?: string; serviceCIDR?: string; nodeCIDRMaskSize?: number; clusterDomain?: string; plugin?: string }; controlPlane?: { apiServer?: { extraArgs?: Record<string, string> } } };
+  status?: { endpoint?: string; adminKubeconfigSecret?: string; conditions?: { type: string; status: string }[] };
+};
+
+export type GuestJoinOptions = {
+  tesseraHome: string;
+  cluster: string;
+  namespace: string;
+  hosts: readonly string[];
+  kubectl: Kubectl;
+  /** Where the guest's admin kubeconfig is written for the guest-side calls. */
+  guestKubeconfigPath: string;
+  writeFile: (path: string, content: string) => Promise<void>;
+  onProgress: (line: string) => void;
+  /** Bootstrap token lifetime; the token is only needed until the kubelets hold certificates. */
+  tokenTtlMs?: number;
+  random?: (size: number) => Buffer;
+};
+
+/** The cluster DNS address: the tenth address of the Service range, like kubeadm. */
+export function clusterDnsAddress(serviceCIDR: string): string {
+  const range = cidr(serviceCIDR);
+  return formatAddress(range.family, range.first + 10n);
+}
+
+export function bootstrapTokenSecret(id: string, secret: string, expiresAt: Date): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+    type: 'bootstrap.kubernetes.io/token',
+    stringData: {
+      'token-id': id,
+      'token-secret': secret,
+      'usage-bootstrap-authentication': 'true',
+      // The group the guest's bootstrap RBAC lets create and auto-approve node client CSRs.
+      'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+      expiration: expiresAt.toISOString().replace(/\.\d+Z$/, 'Z'),
+    },
+  };
+}
+
+export async function joinGuest(options: GuestJoinOptions): Promise<void> {
+  const { tesseraHome, kubectl, onProgress } = options;
+  const random = options.random ?? randomBytes;
+  const cluster = JSON.parse(await kubectl(['get', 'cluster', options.cluster, '-n', options.namespace, '-o', 'json'])) as ClusterObject;
+  if (!cluster.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')) {
+    throw new Error(`cluster ${options.cluster} is not Ready yet: wait for \`tessera kubectl -- get cluster ${options.cluster}\` to show READY True`);
+  }
+  const network = cluster.spec.network ?? {};
+  if (network.plugin !== undefined && network.plugin !== 'none') throw new Error(`cluster ${options.cluster} has spec.network.plugin ${network.plugin}: local hosts route pod subnets themselves and join guests with plugin none`);
+  const egressFlag = cluster.spec.controlPlane?.apiServer?.extraArgs?.['egress-selector-config-file'];
+  const secretName = cluster.status.adminKubeconfigSecret ?? `${options.cluster}-admin-kubeconfig`;
+  const kubeconfigText = Buffer.from(await kubectl(['get', 'secret', secretName, '-n', options.namespace, '-o', 'jsonpath={.data.kubeconfig}']), 'base64').toString();
+  const kubeconfig = parse(kubeconfigText) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[] };
+  const guestCluster = kubeconfig.clusters[0]?.cluster;
+  if (!guestCluster) throw new Error(`secret ${secretName} holds no kubeconfig cluster`);
+  const caPem = Buffer.from(guestCluster['certificate-authority-data'], 'base64').toString();
+  await options.writeFile(options.guestKubeconfigPath, kubeconfigText);
+
+  const { configPath } = await linkGuestToHosts(tesseraHome, guestCluster.server);
+  if (egressFlag !== configPath) {
+    onProgress(`warning: the guest's API server cannot reach kubelets (logs, exec) until it has the egress selector: tessera kubectl -- patch cluster ${options.cluster} -n ${options.namespace} --type merge -p '{"spec":{"controlPlane":{"apiServer":{"extraArgs":{"egress-selector-config-file":"${configPath}"}}}}}'`);
+  }
+  const id = random(3).toString('hex');
+  const secret = random(8).toString('hex');
+  const objects = [...renderKubernetesEndpoints(), bootstrapTokenSecret(id, secret, new Date(Date.now() + (options.tokenTtlMs ?? 30 * 60_000)))];
+  await kubectl(['apply', '-f', '-'], { kubeconfig: options.guestKubeconfigPath, input: objects.map((object) => JSON.stringify(object)).join('\n') });
+  onProgress(`guest ${options.cluster}: kubernetes endpoints at the hosts' relay, bootstrap token ${id} issued`);
+
+  const version = cluster.spec.version;
+  const artifact = (name: string, packageVersion: string) => ensurePackage(findPackage(name, packageVersion), { onProgress });
+  const packages: NodePackages = {
+    runc: await artifact('runc', RUNC_VERSION),
+    cniPlugins: await artifact('cni-plugins', CNI_PLUGINS_VERSION),
+    containerd: await artifact('containerd', CONTAINERD_VERSION),
+    kubelet: await artifact('kubelet', version),
+    images: [await artifact('pause', PAUSE_VERSION), await artifact('kube-proxy', version), await artifact('coredns', coreDnsVersionFor(version)), await artifact('demo', '1.0')],
+  };
+  await Promise.all(
+    options.hosts.map(async (name) => {
+      const record = await readHostRecord(tesseraHome, name);
+      if (!record) throw new Error(`host ${name} does not exist: create it with \`tessera hosts create ${name}\``);
+      const cgroupRoot = (await mustRunOnHost(tesseraHome, record, 'read the host\'s cgroup', CGROUP_PROBE)).trim();
+      const podSubnet = podSubnetOf(network.podCIDR ?? '10.244.0.0/16', network.nodeCIDRMaskSize ?? 24, record.index);
+      await routePodSubnetToHost(tesseraHome, name, podSubnet);
+      const steps = renderJoinSteps(packages, {
+        nodeName: name,
+        nodeIP: record.vpcAddress,
+        labels: { 'topology.kubernetes.io/zone': record.zone },
+        cgroupRoot,
+        server: guestCluster.server,
+        caPem,
+        bootstrapToken: `${id}.${secret}`,
+        clusterDNS: clusterDnsAddress(network.serviceCIDR ?? '10.96.0.0/12'),
+        clusterDomain: network.clusterDomain ?? 'cluster.local',
+        sandboxImage: PAUSE_IMAGE,
+        podSubnet,
+      });
+      const started = Date.now();
+      for (const step of steps) {
+        await runStepsOnHost(tesseraHome, record, [step]);
+        onProgress(`host ${name}: ${step.name}`);
+      }
+      onProgress(`host ${name}: kubelet ${version} started in ${((Date.now() - started) / 1000).toFixed(1)} s, pod subnet ${podSubnet}`);
+    }),
+  );
+}
