@@ -32,17 +32,15 @@ export class PlacementReconciler {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { state } = this;
-    const cluster = state.caches.clusters.get(key);
+    let cluster = state.caches.clusters.get(key);
     if (!cluster?.spec.placement) return;
     const { namespace = 'default', name } = splitObjectKey(key);
     const path = clusterPath(namespace, name);
     const cellName = cluster.status?.cell;
 
     if (cluster.metadata.deletionTimestamp) return this.delete(key, cluster, path);
-    if (!hasFinalizer(cluster, PLACEMENT_FINALIZER)) {
-      await addFinalizer(state.client, path, cluster, PLACEMENT_FINALIZER);
-      return; // the update event brings the next pass
-    }
+    // The finalizer first, so a guest is never copied anywhere its deletion could miss; the pass goes on with the patched object.
+    if (!hasFinalizer(cluster, PLACEMENT_FINALIZER)) cluster = await addFinalizer(state.client, path, cluster, PLACEMENT_FINALIZER);
 
     const effective = effectiveClusterSpec(cluster);
     if (!effective.ready) {
