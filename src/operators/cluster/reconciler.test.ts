@@ -300,3 +300,14 @@ test('a protected flag that slipped past the API server is never rendered, and S
   assert.match(specValid?.message ?? '', /spec\.controlPlane\.apiServer\.extraArgs\.authorization-mode/);
   assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'ProtectedFlag'));
 });
+
+test("status fields other managers own (the tier, the load) never make a converged guest write", async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  const cluster = clusterOf(meta, 'shop');
+  meta.put({ ...cluster, status: { ...cluster.status, tier: 'S' } } as never);
+  const before = meta.writes().length;
+  await reconciler.reconcile('team-a/shop');
+  assert.deepEqual(meta.writes().slice(before), []);
+});

@@ -55,6 +55,9 @@ export type { ClusterCaches } from './component.ts';
 const clustersPath = (namespace: string, name: string, subresource?: string) =>
   resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace, name, subresource });
 
+/** The status fields this operator writes (field manager tessera-cluster-operator-status). */
+const OPERATOR_STATUS_FIELDS: readonly (keyof ClusterStatus)[] = ['phase', 'conditions', 'observedGeneration', 'endpoint', 'versions', 'etcdMembers', 'certificates', 'adminKubeconfigSecret'];
+
 /** First requeue of a guest that is not settled, and the cap its backoff doubles up to. */
 export const UNSETTLED_REQUEUE_MS = 1000;
 export const MAX_UNSETTLED_REQUEUE_MS = 60_000;
@@ -289,8 +292,10 @@ export class ClusterReconciler {
       ...(pass.facts.certificates ? { certificates: pass.facts.certificates } : cluster.status?.certificates ? { certificates: cluster.status.certificates } : {}),
       adminKubeconfigSecret: pkiSecretNames(cluster.metadata.name).adminKubeconfig,
     };
-    await this.writeStatus(key, cluster, status);
+    const statusWritten = await this.writeStatus(key, cluster, status);
     this.countWrites(key, pass.writes);
+    // One line per pass (debug): what it wrote, for benchmarks and for people chasing a write loop.
+    this.logger.debug('Cluster pass', { cluster: key, writes: pass.writes + (statusWritten ? 1 : 0), phase: status.phase, failed: failures.length });
     if (failures.length > 0) {
       throw failures.length === 1 ? failures[0] : new AggregateError(failures, `Cluster ${key}: ${failures.length} components failed: ${failures.map((f) => f.message).join('; ')}`);
     }
@@ -320,9 +325,11 @@ export class ClusterReconciler {
     return setCondition(next, summarizeReady(next, READY_INPUTS), generation, now);
   }
 
-  private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<void> {
+  private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<boolean> {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
-    if (semanticEqual(cluster.status ?? {}, next)) return;
+    // Only the fields this operator sets count: others (the tier, the load) belong to other managers.
+    const ours = Object.fromEntries(Object.entries(cluster.status ?? {}).filter(([field]) => OPERATOR_STATUS_FIELDS.includes(field as keyof ClusterStatus)));
+    if (semanticEqual(ours, next)) return false;
     await this.options.client.apply(
       clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name, 'status'),
       { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace }, status: next },
@@ -330,6 +337,7 @@ export class ClusterReconciler {
       true,
     );
     this.countWrites(key, 1);
+    return true;
   }
 
   private forget(key: string): void {
