@@ -120,12 +120,14 @@ export class ClusterReconciler {
       return;
     }
     if (cluster.metadata.deletionTimestamp) return this.finalize(key, cluster);
+    let current = cluster;
     if (!cluster.metadata.finalizers?.includes(clusterFinalizer)) {
-      await addFinalizer(this.options.client as Parameters<typeof addFinalizer>[0], clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name), cluster, clusterFinalizer);
+      // The finalizer goes on before anything is created, so nothing can outlive the Cluster;
+      // the pass then goes on with the object as written.
+      current = await addFinalizer(this.options.client as Parameters<typeof addFinalizer>[0], clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name), cluster, clusterFinalizer);
       this.countWrites(key, 1);
-      return { requeue: true };
     }
-    return this.provision(key, cluster);
+    return this.provision(key, current);
   }
 
   private owned<T extends MetaObject>(cache: CacheReader<T>, key: string): T[] {

@@ -24,7 +24,7 @@ function etcdConnection(pass: ClusterPass): EtcdApi | undefined {
   return pass.options.etcd(`https://${serviceIP}:${ETCD_CLIENT_PORT}`, { caPem: decode('ca.crt'), certPem: decode('tls.crt'), keyPem: decode('tls.key') }, serviceDnsName(etcdClientServiceName(pass.name), pass.namespace, pass.options.metaClusterDomain));
 }
 
-async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; reason: string; message: string }> {
+async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; reason: string; message: string; created: string[] }> {
   const members = initialEtcdMembers(pass.name, pass.spec.mode);
   const context = pass.renderContext();
   const pods = new Map(pass.owned(pass.options.caches.pods).filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === 'etcd').map((pod) => [pod.metadata?.name ?? '', pod]));
@@ -56,7 +56,9 @@ async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; re
   const formed = Boolean(pass.cluster.status?.etcdMembers?.length) || Boolean(registered?.length);
   const action = nextMembershipAction({ formed, observed, members: registered });
 
+  const created: string[] = [];
   const createMember = async (member: DesiredEtcdMember, state: 'new' | 'existing') => {
+    created.push(member.name);
     const peers = state === 'new' ? members : members.filter((m) => m.name === member.name || (registered ?? []).some((e) => e.name === m.name || e.peerURLs.includes(etcdPeerURL(context, m.name))));
     const rendered = renderEtcdMember({ ...context, etcdMembers: peers.map((m) => ({ ...m, state })) }, { ...member, state });
     if (rendered.persistentVolumeClaim && !claims.get(rendered.persistentVolumeClaim.metadata?.name ?? '')) {
@@ -130,12 +132,12 @@ async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; re
   pass.facts.etcdMembers =
     formed || registered ? members.map((m) => ({ name: m.name, id: registered?.find((e) => e.name === m.name)?.id, ready: observed.find((o) => o.name === m.name)?.healthy ?? false })) : [];
   const ready = healthy === members.length && Boolean(registered) && stale.length === 0;
-  if (action.kind === 'wait') return { ready: false, reason: Reason.QuorumWait, message: action.reason };
-  if (ready) return { ready: true, reason: Reason.MembersHealthy, message: `${healthy}/${members.length} members healthy` };
+  if (action.kind === 'wait') return { ready: false, reason: Reason.QuorumWait, message: action.reason, created };
+  if (ready) return { ready: true, reason: Reason.MembersHealthy, message: `${healthy}/${members.length} members healthy`, created };
   const step = action.kind === 'none' ? '' : `; ${action.kind} ${'name' in action ? action.name : action.kind === 'bootstrap' ? action.members.join(', ') : ''}`;
   const roll = stale.length > 0 ? `; ${stale.length} member(s) to restart for a new revision${rolling ? ` (restarting ${rolling})` : ''}` : '';
   const degraded = formed && healthy >= quorum(members.length) && healthy < members.length;
-  return { ready: false, reason: degraded ? Reason.Degraded : Reason.MembersStarting, message: `${healthy}/${members.length} members healthy${step}${roll}` };
+  return { ready: false, reason: degraded ? Reason.Degraded : Reason.MembersStarting, message: `${healthy}/${members.length} members healthy${step}${roll}`, created };
 }
 
 export const etcd: ClusterComponent = {
@@ -151,8 +153,8 @@ export const etcd: ClusterComponent = {
     // its own, and the upgrade plan, not this readiness, orders version changes.
     const members = initialEtcdMembers(pass.name, pass.spec.mode);
     const pods = pass.ownedByName(pass.options.caches.pods);
-    const created = result.ready || members.every((member) => pods.has(member.name)) || (pass.facts.etcdMembers?.length ?? 0) > 0;
-    pass.facts.etcd = { ready: created, condition: { status: result.ready ? 'True' : 'False', reason: result.reason, message: result.message } };
+    const exist = result.ready || members.every((member) => pods.has(member.name) || result.created.includes(member.name)) || (pass.facts.etcdMembers?.length ?? 0) > 0;
+    pass.facts.etcd = { ready: exist, condition: { status: result.ready ? 'True' : 'False', reason: result.reason, message: result.message } };
   },
   observe: (pass) => pass.facts.etcd ?? { ready: false },
 };
