@@ -5,7 +5,11 @@
 // Cluster and Cell again once placed (must be 0).
 // Baseline, measured in the same run: the bench itself writing one status per Cluster (the
 // least placement must write), with as many concurrent writers as the operator has workers.
-// Last line: {"bench":"placement-controller","clusters":10000,"cells":50,"placeSeconds":P,"baselineSeconds":B,"writesWhenConverged":0}
+// Then `tessera fleet -o json` against it (a new process: start-up included), beside the same two
+// list requests made in-process.
+// Last line: {"bench":"placement-controller","clusters":10000,"cells":50,"placeSeconds":P,"baselineSeconds":B,"writesWhenConverged":0,"fleetViewSeconds":V}
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,11 +131,23 @@ try {
   const writesWhenConverged = writes(client) - before;
   const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
 
+  const listStart = performance.now();
+  await Promise.all([setup.get('/apis/tessera.dev/v1alpha1/clusters'), setup.get('/apis/tessera.dev/v1alpha1/cells')]);
+  const listSeconds = (performance.now() - listStart) / 1000;
+  const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const fleetStart = performance.now();
+  const fleetOutput = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [cli, 'fleet', '-o', 'json', '--kubeconfig', kubeconfigPath], { maxBuffer: 256 * 2 ** 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+  const fleetViewSeconds = (performance.now() - fleetStart) / 1000;
+  const fleetGuests = (JSON.parse(fleetOutput) as { guests: unknown[] }).guests.length;
+
   console.log(`placement controller: ${CLUSTERS} Clusters, ${CELLS} Cells, ${WORKERS} workers`);
   console.log(`  all placed in ${placeSeconds.toFixed(1)} s (${Math.round(CLUSTERS / placeSeconds)} per second) with ${placementWrites} writes (finalizer, status, Events, Cell status)`);
   console.log(`  baseline: ${CLUSTERS} status writes by the bench itself in ${baselineSeconds.toFixed(1)} s (${(placeSeconds / baselineSeconds).toFixed(1)}x)`);
   console.log(`  reconciling all ${CLUSTERS} Clusters and ${CELLS} Cells again: ${writesWhenConverged} writes in ${resyncSeconds.toFixed(1)} s; operator heap ${heapMiB.toFixed(0)} MiB`);
-  console.log(JSON.stringify({ bench: 'placement-controller', clusters: CLUSTERS, cells: CELLS, placeSeconds: Math.round(placeSeconds * 10) / 10, baselineSeconds: Math.round(baselineSeconds * 10) / 10, writesWhenConverged }));
+  console.log(`  tessera fleet -o json: ${fleetGuests} guests in ${fleetViewSeconds.toFixed(2)} s (a new process); baseline: the same two lists in-process in ${listSeconds.toFixed(2)} s`);
+  console.log(JSON.stringify({ bench: 'placement-controller', clusters: CLUSTERS, cells: CELLS, placeSeconds: Math.round(placeSeconds * 10) / 10, baselineSeconds: Math.round(baselineSeconds * 10) / 10, writesWhenConverged, fleetViewSeconds: Math.round(fleetViewSeconds * 100) / 100 }));
 } finally {
   await operator?.stop();
   await apiServer.stop();
