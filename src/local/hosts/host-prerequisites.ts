@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-export type Prerequisite = { command: string; debianPackage: string };
+/** A program on PATH, or (for libraries and data) a file a Debian package installs. */
+export type Prerequisite = { command: string; debianPackage: string } | { file: string; debianPackage: string };
 
 export const HOST_PREREQUISITES: readonly Prerequisite[] = [
   { command: 'sshd', debianPackage: 'openssh-server' },
@@ -35,10 +36,34 @@ function onPath(command: string): boolean {
   });
 }
 
-/** The Debian packages whose commands are missing, in a stable order. */
-export function missingPackages(isPresent: (command: string) => boolean = onPath): string[] {
+/**
+ * What building the node packages needs beyond Go: a C toolchain and a static libseccomp for
+ * runc, and Debian's static busybox for the demo image.
+ */
+export const BUILD_PREREQUISITES: readonly Prerequisite[] = [
+  { command: 'gcc', debianPackage: 'gcc' },
+  { file: '/usr/lib/x86_64-linux-gnu/libc.a', debianPackage: 'libc6-dev' },
+  { command: 'pkg-config', debianPackage: 'pkg-config' },
+  { file: '/usr/lib/x86_64-linux-gnu/libseccomp.a', debianPackage: 'libseccomp-dev' },
+  { file: '/usr/share/doc/busybox-static', debianPackage: 'busybox-static' },
+];
+
+function fileExists(path: string): boolean {
+  try {
+    accessSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Debian packages whose commands or files are missing, in a stable order. */
+export function missingPackages(isPresent: (command: string) => boolean = onPath, prerequisites: readonly Prerequisite[] = HOST_PREREQUISITES, hasFile: (path: string) => boolean = fileExists): string[] {
   const missing = new Set<string>();
-  for (const prerequisite of HOST_PREREQUISITES) if (!isPresent(prerequisite.command)) missing.add(prerequisite.debianPackage);
+  for (const prerequisite of prerequisites) {
+    const present = 'command' in prerequisite ? isPresent(prerequisite.command) : hasFile(prerequisite.file);
+    if (!present) missing.add(prerequisite.debianPackage);
+  }
   return [...missing];
 }
 
@@ -60,15 +85,15 @@ function streamed(command: string, args: string[], onLine: (line: string) => voi
  * Installs what hosts need when it is missing, showing apt's progress; where that is impossible
  * (not root, no apt-get) it stops with the exact command that would fix it.
  */
-export async function ensureHostPrerequisites(onProgress: (line: string) => void): Promise<void> {
-  const packages = missingPackages();
+export async function ensureHostPrerequisites(onProgress: (line: string) => void, prerequisites: readonly Prerequisite[] = HOST_PREREQUISITES, purpose = 'local hosts'): Promise<void> {
+  const packages = missingPackages(onPath, prerequisites);
   if (packages.length === 0) return;
   const command = installCommand(packages);
-  if (process.getuid?.() !== 0) throw new Error(`local hosts need Debian packages that are missing (${packages.join(', ')}) and installing them needs root: run \`sudo sh -c '${command}'\`, then try again`);
-  if (!onPath('apt-get')) throw new Error(`local hosts need ${packages.join(', ')} and this machine has no apt-get: install the programs ${HOST_PREREQUISITES.filter((p) => packages.includes(p.debianPackage)).map((p) => p.command).join(', ')} with its package manager`);
+  if (process.getuid?.() !== 0) throw new Error(`${purpose} need Debian packages that are missing (${packages.join(', ')}) and installing them needs root: run \`sudo sh -c '${command}'\`, then try again`);
+  if (!onPath('apt-get')) throw new Error(`${purpose} need ${packages.join(', ')} and this machine has no apt-get: install ${prerequisites.filter((p) => packages.includes(p.debianPackage)).map((p) => ('command' in p ? p.command : p.file)).join(', ')} with its package manager`);
   onProgress(`installing ${packages.join(', ')} (${command})`);
   await streamed('apt-get', ['update', '-q'], onProgress);
   await streamed('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], onProgress);
-  const still = missingPackages();
+  const still = missingPackages(onPath, prerequisites);
   if (still.length > 0) throw new Error(`installed ${packages.join(', ')} but ${still.join(', ')} still lacks its commands: run \`${installCommand(still)}\` and check its output`);
 }

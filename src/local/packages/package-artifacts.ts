@@ -16,6 +16,7 @@ import { catalogue, installDir, type PackageDefinition } from './catalogue.ts';
 import { coreDnsImage, demoImage, kubeProxyImage, pauseImage } from './images.ts';
 import { CNI_PLUGINS_BUILD, CONTAINERD_BUILD, coreDnsBuild, ensureNodeBuild, kubernetesNodeBuild, PAUSE_BUILD, readBuildProvenance, RUNC_BUILD, type BuildOptions, type NodeBuild } from './node-builds.ts';
 import { buildImageArchive, type ImageSpec } from './oci-image.ts';
+import { BUILD_PREREQUISITES, ensureHostPrerequisites } from '../hosts/host-prerequisites.ts';
 
 const run = promisify(execFile);
 
@@ -131,6 +132,7 @@ export async function ensurePackage(definition: PackageDefinition, options: Buil
   return withCacheLock(root, `package-${definition.name}-${definition.version}`, async () => {
     const again = await readArtifact(env, definition.name, definition.version);
     if (current(again)) return again;
+    await ensureHostPrerequisites(options.onProgress ?? (() => undefined), BUILD_PREREQUISITES, 'node package builds');
     const dirs = new Map<string, string>();
     const source: PackageManifest['source'] = [];
     for (const { build } of contents.builds) {
