@@ -61,7 +61,7 @@ const time = (description: string) => Type.String({ description, format: 'date-t
 
 export const LoadInputsSchema = Type.Object(
   {
-    objects: Type.Optional(count('Objects stored in etcd, summed over resources (apiserver_storage_objects).')),
+    objects: Type.Optional(count('Objects stored in etcd, summed over resources (apiserver_resource_objects, before Kubernetes 1.34 apiserver_storage_objects; the API server refreshes it about once a minute).')),
     nodes: Type.Optional(count('Node objects (apiserver_storage_objects{resource="nodes"}).')),
     pods: Type.Optional(count('Pod objects (apiserver_storage_objects{resource="pods"}).')),
     watchers: Type.Optional(count('Long-running requests, mostly watches (apiserver_longrunning_requests).')),

@@ -26,7 +26,8 @@ export function parsePrometheusText(text: string, wanted?: ReadonlySet<string>):
   return samples;
 }
 
-export const scrapedMetrics = new Set(['apiserver_storage_objects', 'apiserver_longrunning_requests', 'apiserver_request_total', 'apiserver_storage_size_bytes', 'apiserver_storage_db_total_size_in_bytes']);
+// Kubernetes 1.34 renamed apiserver_storage_objects to apiserver_resource_objects; both are read.
+export const scrapedMetrics = new Set(['apiserver_storage_objects', 'apiserver_resource_objects', 'apiserver_longrunning_requests', 'apiserver_request_total', 'apiserver_storage_size_bytes', 'apiserver_storage_db_total_size_in_bytes']);
 
 /** A counter reading kept between scrapes to turn apiserver_request_total into a rate. */
 export type RequestCounter = { total: number; at: number };
@@ -45,6 +46,7 @@ export function loadInputsFromSamples(samples: Sample[], now: number, previous?:
   for (const sample of samples) {
     switch (sample.name) {
       case 'apiserver_storage_objects':
+      case 'apiserver_resource_objects':
         objects += sample.value;
         if (sample.labels['resource'] === 'nodes') nodes += sample.value;
         if (sample.labels['resource'] === 'pods') pods += sample.value;

@@ -1,0 +1,115 @@
+// The tiering controller against real API servers: one is the meta cluster holding the Cluster
+// and its admin kubeconfig Secret, the other plays the guest whose /metrics are read. The guest
+// is loaded with a few thousand objects; it must move up one tier after the window, with the
+// score and its inputs in status, and not move back when the load goes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { startTestApiServer } from '../../../test/harness/api-server.ts';
+import { eventually } from '../../../test/harness/meta-cluster-cli.ts';
+import { Logger } from '../../controller/logger.ts';
+import { resourcePath, type RestClient } from '../../controller/rest-client.ts';
+import type { Cluster } from '../../api/v1alpha1/cluster.ts';
+import { defaultTierPolicySpec, type TierPolicySpec } from '../../api/v1alpha1/tier-policy.ts';
+import { TieringController } from './tiering-controller.ts';
+
+async function installCrds(client: RestClient): Promise<void> {
+  const directory = new URL('../../../deploy/crds/', import.meta.url);
+  for (const file of (await readdir(directory)).filter((name) => name.endsWith('.yaml'))) {
+    for (const document of parseAllDocuments(await readFile(new URL(file, directory), 'utf8'))) {
+      const crd = document.toJSON() as { metadata: { name: string } };
+      const path = resourcePath({ group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: crd.metadata.name });
+      await client.apply(path, crd, 'test', true);
+      await eventually(`CRD ${crd.metadata.name} established`, async () => {
+        const live = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
+        return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+      });
+    }
+  }
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  }));
+}
+
+test('a guest loaded with thousands of objects moves up one tier after the window, reports its score, and does not flap back', { timeout: 280_000 }, async () => {
+  const [meta, guest] = await Promise.all([startTestApiServer(), startTestApiServer()]);
+  await installCrds(meta.client);
+  // The etcd database size is what moves fast here (the API server refreshes object counts only
+  // about once a minute): 100 points per MiB. XS is first wide open, then set just above the idle guest.
+  const policy = (xsMaxScore: number): TierPolicySpec => ({
+    ...defaultTierPolicySpec,
+    tiers: [
+      { ...defaultTierPolicySpec.tiers[0]!, name: 'XS', maxScore: xsMaxScore },
+      { ...defaultTierPolicySpec.tiers[1]!, name: 'S', maxScore: 10 * xsMaxScore },
+      { ...defaultTierPolicySpec.tiers[4]!, name: 'XL' },
+    ],
+    defaultTier: 'XS',
+    factors: { objects: 0.01, nodes: 0, pods: 0, watchers: 0, requestsPerSecond: 0, etcdDatabaseMegabytes: 100 },
+    retiering: { upAfter: '3s', downAfter: '1h', downMarginPercent: 20, maxTransitionsPerHour: 2 },
+    scrapeInterval: '1s',
+  });
+  const policyPath = resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'tierpolicies', name: 'default' });
+  await meta.client.create('/apis/tessera.dev/v1alpha1/tierpolicies', { apiVersion: 'tessera.dev/v1alpha1', kind: 'TierPolicy', metadata: { name: 'default' }, spec: policy(1e9) });
+  await meta.client.create('/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'loaded-admin-kubeconfig' }, data: { kubeconfig: Buffer.from(await readFile(guest.kubeconfigPath, 'utf8')).toString('base64') } });
+  const clusterPath = resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: 'default', name: 'loaded' });
+  await meta.client.create('/apis/tessera.dev/v1alpha1/namespaces/default/clusters', { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'loaded' }, spec: { version: '1.37.2', mode: 'Minimal' } });
+  // The Cluster operator's part, played here: the guest is up and its admin kubeconfig named.
+  await meta.client.apply(`${clusterPath}/status`, { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'loaded', namespace: 'default' }, status: { phase: 'Ready', adminKubeconfigSecret: 'loaded-admin-kubeconfig' } }, 'tessera-cluster-operator-status', true);
+
+  const controller = new TieringController({ client: meta.client, logger: new Logger({ write: () => {} }) });
+  await controller.start();
+  try {
+    const get = () => meta.client.get<Cluster>(clusterPath);
+    const initial = await eventually('first tier and score', async () => {
+      const cluster = await get();
+      return cluster.status?.tier && cluster.status.load?.score !== undefined ? cluster : undefined;
+    });
+    assert.equal(initial.status?.tier, 'XS');
+    assert.equal(initial.status?.phase, 'Ready', 'the Cluster operator\'s fields are untouched');
+    const idleScore = initial.status?.load?.score ?? 0;
+    const idleBytes = initial.status?.load?.inputs?.etcdDatabaseBytes ?? 0;
+    assert.ok(idleBytes > 0, 'the etcd size is read from the guest');
+    await meta.client.patch(policyPath, { spec: policy(idleScore + 200) }, 'merge');
+
+    // A few thousand objects of 1 KiB: several MiB more in etcd.
+    const names = Array.from({ length: 3000 }, (_, i) => `load-${i}`);
+    await pool(names, 16, (name) => guest.client.create('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { payload: 'x'.repeat(1024) } }));
+
+    const waiting = await eventually('score above XS, waiting for the window', async () => {
+      const cluster = await get();
+      return cluster.status?.load?.aboveSince ? cluster : undefined;
+    }, 150_000);
+    assert.equal(waiting.status?.tier, 'XS');
+    const moved = await eventually('moved up to S', async () => {
+      const cluster = await get();
+      return cluster.status?.tier === 'S' ? cluster : undefined;
+    }, 60_000);
+    const load = moved.status?.load;
+    assert.ok((load?.inputs?.etcdDatabaseBytes ?? 0) >= idleBytes + 2 * 2 ** 20, `inputs in status: ${JSON.stringify(load?.inputs)}`);
+    assert.ok((load?.score ?? 0) > idleScore + 200);
+    assert.ok(load?.inputs?.watchers !== undefined && load.inputs.requestsPerSecond !== undefined && load.inputs.objects !== undefined, 'every input is reported');
+    assert.equal(load?.recommendedTier, 'S');
+    assert.equal(load?.transitions?.length, 1);
+    assert.ok(Date.parse(load?.transitions?.[0] ?? '') - Date.parse(waiting.status?.load?.aboveSince ?? '') >= 3000, 'not before the up window');
+    const tiered = moved.status?.conditions?.find((c) => c.type === 'Tiered');
+    assert.equal(tiered?.reason, 'ScaledUp');
+    assert.match(tiered?.message ?? '', /moved one step to S/);
+
+    // The load is now far below S (the policy moves under it): with a one-hour down window the guest stays on S.
+    await meta.client.patch(policyPath, { spec: policy(100 * (load?.score ?? 1)) }, 'merge');
+    const calm = await eventually('waiting to move down', async () => {
+      const cluster = await get();
+      return cluster.status?.conditions?.find((c) => c.type === 'Tiered')?.reason === 'WaitingDown' ? cluster : undefined;
+    });
+    assert.equal(calm.status?.tier, 'S', 'no flap back');
+    assert.ok(calm.status?.load?.belowSince);
+    assert.match(calm.status?.conditions?.find((c) => c.type === 'Tiered')?.message ?? '', /of the 1h needed to move to XS/);
+  } finally {
+    await controller.stop();
+  }
+});
