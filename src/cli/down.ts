@@ -3,10 +3,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveHome } from '../local/home.ts';
+import { stopAllHosts } from '../local/hosts/local-hosts.ts';
 import { isRecordAlive, readRecord, terminateGroup, terminateRecorded } from '../local/process/process-record.ts';
 
 export async function run(_args: string[]): Promise<number> {
   const home = resolveHome();
+  // Hosts first: their kubelets would only lose the API they report to.
+  const hosts = await stopAllHosts(home.root);
+  if (hosts.length > 0) process.stdout.write(`powered off hosts ${hosts.join(', ')} (disks kept)\n`);
   const supervisor = await readRecord(home.supervisorPid);
   if (supervisor && isRecordAlive(supervisor)) {
     process.stdout.write(`stopping the supervisor (pid ${supervisor.pid})\n`);

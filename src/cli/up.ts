@@ -7,6 +7,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { startAllHosts } from '../local/hosts/local-hosts.ts';
 import { resolveHome } from '../local/home.ts';
 import { startMetaCluster } from '../local/metacluster/meta-cluster.ts';
 import { isRecordAlive, readRecord, recordFor, writeRecord } from '../local/process/process-record.ts';
@@ -64,6 +65,9 @@ async function foreground(kubernetesVersion: string | undefined): Promise<number
     await rm(home.supervisorPid, { force: true });
     throw error;
   }
+  // Hosts that `tessera down` powered off come back with their disks.
+  const hosts = await startAllHosts({ tesseraHome: home.root, onProgress: log });
+  if (hosts.length > 0) log(`hosts powered on: ${hosts.join(', ')}`);
   process.stdout.write(nextSteps(home.kubeconfig));
   await writeFile(readyFile, new Date().toISOString());
   await new Promise(() => {});

@@ -32,6 +32,9 @@ export function renderKubeProxyConfiguration(parameters: Pick<KubeProxyParameter
     // Traffic from outside this range to a Service is masqueraded so replies come back through us.
     clusterCIDR: parameters.podCIDR,
     mode: parameters.proxyMode,
+    // 0 leaves the host's conntrack table size alone: kube-proxy must not change a box-wide
+    // setting (and 1.36 fails outright where /proc/sys is read-only, as in a local host).
+    conntrack: { maxPerCore: 0 },
   });
 }
 
