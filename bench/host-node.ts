@@ -22,9 +22,9 @@ import { runOnHost, runStepsOnHost } from '../src/local/hosts/host-ssh.ts';
 import { readHostRecord } from '../src/local/hosts/host-layout.ts';
 import { egressSelectorPath, renderKubernetesEndpoints } from '../src/local/fabric/guest-link.ts';
 import { podSubnetOf } from '../src/local/fabric/vpc-plan.ts';
-import { findPackage } from '../src/local/packages/catalogue.ts';
+import { findPackage } from '../src/node/catalogue.ts';
 import { ensurePackage, type PackageArtifact } from '../src/local/packages/package-artifacts.ts';
-import { CGROUP_PROBE, renderJoinSteps } from '../src/local/packages/join-steps.ts';
+import { CGROUP_PROBE, renderJoinSteps } from '../src/node/join-steps.ts';
 import { PAUSE_IMAGE } from '../src/local/packages/images.ts';
 import { coreDnsVersionFor } from '../src/local/packages/node-builds.ts';
 

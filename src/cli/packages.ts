@@ -2,7 +2,7 @@
 // src/local/packages/). Thin: parses arguments, calls the module, prints.
 import { parseArgs } from 'node:util';
 import { KUBERNETES_VERSIONS } from '../local/binaries/versions.ts';
-import { catalogue } from '../local/packages/catalogue.ts';
+import { catalogue } from '../node/catalogue.ts';
 import { ensureAllPackages, packagesDir, readArtifact } from '../local/packages/package-artifacts.ts';
 
 const USAGE = `Usage:

@@ -1,5 +1,5 @@
 // Proof that the node stack is real: without the Node operator, `tessera hosts join` installs the
-// packages on two local hosts over SSH (the steps of src/local/packages/join-steps.ts, as the
+// packages on two local hosts over SSH (the steps of src/node/join-steps.ts, as the
 // operator will run them) and joins them to a guest of the local meta cluster with a bootstrap
 // token; then pods run on upstream kubelet, containerd, runc, CNI bridge, kube-proxy and CoreDNS,
 // nothing imitated.

@@ -1,15 +1,15 @@
 // `tessera hosts join`: makes local hosts nodes of a guest of the local meta cluster by hand,
 // until the Node operator does it. It runs the steps the operator will take: link the fabric,
 // issue a short-lived bootstrap token, then over SSH install the packages of the guest's
-// Kubernetes version and start containerd and the kubelet (src/local/packages/join-steps.ts).
+// Kubernetes version and start containerd and the kubelet (src/node/join-steps.ts).
 import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
 import { cidr, formatAddress } from '../../plan/cidr.ts';
 import { renderKubernetesEndpoints } from '../fabric/guest-link.ts';
 import { podSubnetOf } from '../fabric/vpc-plan.ts';
-import { findPackage } from '../packages/catalogue.ts';
+import { findPackage } from '../../node/catalogue.ts';
 import { ensurePackage } from '../packages/package-artifacts.ts';
-import { CGROUP_PROBE, renderJoinSteps, type NodePackages } from '../packages/join-steps.ts';
+import { CGROUP_PROBE, renderJoinSteps, type NodePackages } from '../../node/join-steps.ts';
 import { PAUSE_IMAGE } from '../packages/images.ts';
 import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, coreDnsVersionFor, PAUSE_VERSION, RUNC_VERSION } from '../packages/node-builds.ts';
 import { readHostRecord } from './host-layout.ts';

@@ -66,7 +66,7 @@ export async function uploadToHost(tesseraHome: string, record: HostRecord, loca
 }
 
 
-/** Runs join or install steps (src/local/packages/join-steps.ts) in order; returns each step's duration. */
+/** Runs join or install steps (src/node/join-steps.ts) in order; returns each step's duration. */
 export async function runStepsOnHost(tesseraHome: string, record: HostRecord, steps: readonly { name: string; upload?: { localPath: string; remotePath: string }; script: string }[]): Promise<{ name: string; ms: number }[]> {
   const timings: { name: string; ms: number }[] = [];
   for (const step of steps) {

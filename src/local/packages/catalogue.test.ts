@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { minorOf, UPSTREAM_MODULES_DIR } from '../binaries/versions.ts';
-import { BROKEN_KUBELET_VERSION, catalogue, findPackage, installDir } from './catalogue.ts';
+import { BROKEN_KUBELET_VERSION, catalogue, findPackage, installDir } from '../../node/catalogue.ts';
 import { COREDNS_VERSION_BY_KUBERNETES_MINOR, PAUSE_VERSION } from './node-builds.ts';
 
 test('every pinned Kubernetes version has a kubelet and a kube-proxy package', () => {

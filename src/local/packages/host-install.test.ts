@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { renderCniConfig, renderContainerdConfig, renderInstallScript, renderKubeletConfig, shellQuote, uploadPath } from './host-install.ts';
+import { renderCniConfig, renderContainerdConfig, renderInstallScript, renderKubeletConfig, shellQuote, uploadPath } from '../../node/host-install.ts';
 import { sha256OfFile, type PackageManifest } from './package-artifacts.ts';
 
 function manifestFor(files: PackageManifest['files']): PackageManifest {

@@ -12,11 +12,8 @@ import { KUBERNETES_VERSIONS, kubernetesLdflags, minorOf, UPSTREAM_MODULES_DIR, 
 
 const run = promisify(execFile);
 
-export const CONTAINERD_VERSION = '2.4.2';
-export const RUNC_VERSION = '1.5.3';
-export const CNI_PLUGINS_VERSION = '1.10.0';
-/** kubeadm's PauseVersion for both pinned minors (cmd/kubeadm/app/constants). */
-export const PAUSE_VERSION = '3.10.2';
+import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, PAUSE_VERSION, RUNC_VERSION } from '../../node/package-versions.ts';
+export { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, PAUSE_VERSION, RUNC_VERSION };
 /**
  * kubeadm's CoreDNSVersion per Kubernetes minor (cmd/kubeadm/app/constants); the Cluster
  * operator's CoreDNS addon deploys the same versions, a test checks they agree.

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { catalogue } from './catalogue.ts';
+import { catalogue } from '../../node/catalogue.ts';
 import { readArtifact, sha256OfFile } from './package-artifacts.ts';
 
 const artifacts = await Promise.all(catalogue().map(async (definition) => ({ definition, artifact: await readArtifact(process.env, definition.name, definition.version) })));

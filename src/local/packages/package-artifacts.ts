@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheRoot, createStagingDir, withCacheLock } from '../binaries/cache.ts';
 import { isKubernetesVersion, type KubernetesVersion } from '../binaries/versions.ts';
-import { catalogue, installDir, type PackageDefinition } from './catalogue.ts';
+import { catalogue, installDir, type PackageDefinition } from '../../node/catalogue.ts';
 import { coreDnsImage, demoImage, kubeProxyImage, pauseImage } from './images.ts';
 import { CNI_PLUGINS_BUILD, CONTAINERD_BUILD, coreDnsBuild, ensureNodeBuild, kubernetesNodeBuild, PAUSE_BUILD, readBuildProvenance, RUNC_BUILD, type BuildOptions, type NodeBuild } from './node-builds.ts';
 import { buildImageArchive, type ImageSpec } from './oci-image.ts';
@@ -20,24 +20,11 @@ import { BUILD_PREREQUISITES, ensureHostPrerequisites } from '../hosts/host-prer
 
 const run = promisify(execFile);
 
-export const MANIFEST_FORMAT = 'tessera.dev/package-manifest/v1';
+import { MANIFEST_FORMAT, type PackageArtifact, type PackageFile, type PackageManifest } from '../../node/package-manifest.ts';
+export { MANIFEST_FORMAT, type PackageArtifact, type PackageFile, type PackageManifest };
 /** Raise when what goes into packages changes (image contents, scripts): cached artifacts are rebuilt. */
 export const PACKAGE_RECIPE = 2;
 
-export type PackageFile = { path: string; sha256: string; size: number; mode: string };
-
-export type PackageManifest = PackageDefinition & {
-  format: typeof MANIFEST_FORMAT;
-  recipe: number;
-  os: 'linux';
-  arch: 'amd64';
-  installDir: string;
-  files: PackageFile[];
-  /** Where the programs came from: the wrapper module and Go version of each build. */
-  source: { build: string; origin: string; go?: string }[];
-};
-
-export type PackageArtifact = { manifest: PackageManifest; archive: string; sha256: string; size: number };
 
 export function packagesDir(env: NodeJS.ProcessEnv): string {
   return join(cacheRoot(env), 'packages');

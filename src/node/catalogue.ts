@@ -1,8 +1,8 @@
 // The package catalogue: every on-host package Tessera can install, at every version, with how
 // it is built, where it installs, what service it runs and how its health is checked. This is
 // the only list of what exists; the Node operator installs from it.
-import { KUBERNETES_VERSIONS } from '../binaries/versions.ts';
-import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, coreDnsVersionFor, PAUSE_VERSION, RUNC_VERSION } from './node-builds.ts';
+import { catalogueKubernetesVersions, DEFAULT_KUBERNETES_VERSION, VERSION_CATALOGUE } from '../api/v1alpha1/version-catalogue.ts';
+import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, PAUSE_VERSION, RUNC_VERSION } from './package-versions.ts';
 
 export const INSTALL_ROOT = '/opt/tessera';
 /** Where a host keeps Tessera's own state (uploads, installed-package records): never tmpfs. */
@@ -41,7 +41,7 @@ export function installDir(name: string, version: string): string {
 }
 
 /** The version string of the deliberately broken kubelet: a prerelease of the newest one. */
-export const BROKEN_KUBELET_VERSION = `${KUBERNETES_VERSIONS[0]}-tessera.broken`;
+export const BROKEN_KUBELET_VERSION = `${DEFAULT_KUBERNETES_VERSION}-tessera.broken`;
 
 export function kubeletPackage(version: string): PackageDefinition {
   return {
@@ -91,11 +91,11 @@ export function catalogue(): PackageDefinition[] {
     images('pause', PAUSE_VERSION, `registry.k8s.io/pause:${PAUSE_VERSION}`, `the pod sandbox image, Kubernetes' pause.c ${PAUSE_VERSION}`),
     images('demo', '1.0', 'tessera.dev/demo:1.0', 'a demo image: busybox shell and wget, HTTP on :8080 answering with the pod name'),
   ];
-  for (const version of KUBERNETES_VERSIONS) {
+  for (const version of catalogueKubernetesVersions()) {
     packages.push(kubeletPackage(version));
     packages.push(images('kube-proxy', version, `registry.k8s.io/kube-proxy:v${version}`, `kube-proxy v${version} image (with iptables), run by the guest's kube-proxy DaemonSet`));
   }
-  for (const version of new Set(KUBERNETES_VERSIONS.map(coreDnsVersionFor))) {
+  for (const version of new Set(VERSION_CATALOGUE.map((entry) => entry.coredns))) {
     packages.push(images('coredns', version, `registry.k8s.io/coredns/coredns:v${version}`, `CoreDNS v${version} image, run by the guest's CoreDNS Deployment`));
   }
   packages.push({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderJoinSteps, type NodePackages } from './join-steps.ts';
-import type { PackageArtifact } from './package-artifacts.ts';
+import type { PackageArtifact } from './package-manifest.ts';
 import { findPackage, installDir } from './catalogue.ts';
 
 function artifact(name: string, version: string): PackageArtifact {

@@ -4,7 +4,7 @@
 // changes nothing that is already right.
 import { stringify } from 'yaml';
 import { CONTAINERD_SOCKET, HOST_STATE_DIR, INSTALL_ROOT } from './catalogue.ts';
-import type { PackageManifest } from './package-artifacts.ts';
+import type { PackageManifest } from './package-manifest.ts';
 
 /** Single-quotes a word for sh. */
 export function shellQuote(word: string): string {

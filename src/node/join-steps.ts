@@ -2,7 +2,7 @@
 // upload and which script to run over SSH. The Node operator runs these same steps (with its
 // own SSH client); the proof test and the benchmark run them with OpenSSH. Pure.
 import { CONTAINERD_SOCKET, INSTALL_ROOT } from './catalogue.ts';
-import type { PackageArtifact } from './package-artifacts.ts';
+import type { PackageArtifact } from './package-manifest.ts';
 import {
   containerdCommand,
   CONTAINERD_ENVIRONMENT,
