@@ -4,8 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { clusterCrdFileName, clusterCrdYaml } from '../src/api/v1alpha1/crd.ts';
 import { fleetCrdFiles } from '../src/api/v1alpha1/fleet-crds.ts';
+import { machineCrdFiles } from '../src/api/v1alpha1/machine-crds.ts';
 
-const crds: Array<{ fileName: string; render: () => string }> = [{ fileName: clusterCrdFileName, render: clusterCrdYaml }, ...fleetCrdFiles];
+const crds: Array<{ fileName: string; render: () => string }> = [{ fileName: clusterCrdFileName, render: clusterCrdYaml }, ...fleetCrdFiles, ...machineCrdFiles];
 
 const directory = new URL('../deploy/crds/', import.meta.url);
 for (const { fileName, render } of crds) {
