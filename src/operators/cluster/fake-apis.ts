@@ -15,6 +15,7 @@ const kindOfResource: Record<string, string> = {
   secrets: 'Secret',
   persistentvolumeclaims: 'PersistentVolumeClaim',
   deployments: 'Deployment',
+  replicasets: 'ReplicaSet',
   clusters: 'Cluster',
   events: 'Event',
 };

@@ -365,7 +365,12 @@ export class ClusterReconciler {
     if (total > 0) {
       const collection = (resource: { group?: string; version: string; resource: string }) => resourcePath({ ...resource, namespace });
       const background = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' };
-      await client.delete(collection({ group: 'apps', version: 'v1', resource: 'deployments' }), background, { labelSelector: selector });
+      // Deployments and their ReplicaSets first, leaving the pods to be deleted right after:
+      // through the garbage collector they would get their full grace period, and a ReplicaSet
+      // still alive would recreate what is deleted.
+      const orphan = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Orphan' };
+      await client.delete(collection({ group: 'apps', version: 'v1', resource: 'deployments' }), orphan, { labelSelector: selector });
+      await client.delete(collection({ group: 'apps', version: 'v1', resource: 'replicasets' }), orphan, { labelSelector: selector });
       await client.delete(collection({ version: 'v1', resource: 'pods' }), { ...background, gracePeriodSeconds: 0 }, { labelSelector: `${selector},${COMPONENT_LABEL}!=etcd` });
       await client.delete(collection({ version: 'v1', resource: 'pods' }), background, { labelSelector: `${selector},${COMPONENT_LABEL}=etcd` });
       await client.delete(collection({ version: 'v1', resource: 'persistentvolumeclaims' }), background, { labelSelector: selector });
