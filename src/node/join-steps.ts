@@ -62,31 +62,44 @@ export function installSteps(artifact: PackageArtifact): JoinStep[] {
 }
 
 export function renderJoinSteps(packages: NodePackages, parameters: JoinParameters): JoinStep[] {
-  const ctr = `${INSTALL_ROOT}/containerd/current/bin/ctr --address ${CONTAINERD_SOCKET}`;
   return [
     ...[packages.runc, packages.cniPlugins, packages.containerd, packages.kubelet, ...packages.images].flatMap(installSteps),
-    {
-      name: 'configure and start containerd',
-      script: [
-        renderFileScript('/etc/containerd/config.toml', renderContainerdConfig({ sandboxImage: parameters.sandboxImage })),
-        renderServiceScript('containerd', containerdCommand(), CONTAINERD_ENVIRONMENT),
-        waitFor('containerd', `${ctr} version`, 30),
-      ].join('\n'),
-    },
+    containerdStep(parameters.sandboxImage),
     ...packages.images.map((artifact) => ({ name: `import ${artifact.manifest.name} ${artifact.manifest.version} images`, script: renderImageImportScript(artifact.manifest) })),
     podNetworkStep(parameters.podSubnet),
-    {
-      name: 'configure and start the kubelet',
-      script: [
-        renderFileScript('/etc/kubernetes/pki/ca.crt', parameters.caPem),
-        renderFileScript('/etc/kubernetes/bootstrap-kubelet.conf', renderBootstrapKubeconfig({ server: parameters.server, caPem: parameters.caPem, token: parameters.bootstrapToken }), '0600'),
-        renderFileScript('/var/lib/kubelet/config.yaml', renderKubeletConfig({ nodeIP: parameters.nodeIP, cgroupRoot: parameters.cgroupRoot, clusterDNS: parameters.clusterDNS, clusterDomain: parameters.clusterDomain })),
-        renderServiceScript('kubelet', kubeletCommand({ nodeName: parameters.nodeName, nodeIP: parameters.nodeIP, labels: parameters.labels })),
-        waitFor('kubelet', 'wget -q -O- http://127.0.0.1:10248/healthz || curl -fsS http://127.0.0.1:10248/healthz', 60),
-      ].join('\n'),
-    },
+    kubeletStep(parameters),
   ];
 }
+
+/** containerd's configuration and service; waits until it answers. */
+export function containerdStep(sandboxImage: string): JoinStep {
+  const ctr = `${INSTALL_ROOT}/containerd/current/bin/ctr --address ${CONTAINERD_SOCKET}`;
+  return {
+    name: 'configure and start containerd',
+    script: [
+      renderFileScript('/etc/containerd/config.toml', renderContainerdConfig({ sandboxImage })),
+      renderServiceScript('containerd', containerdCommand(), CONTAINERD_ENVIRONMENT),
+      waitFor('containerd', `${ctr} version`, 30),
+    ].join('\n'),
+  };
+}
+
+/** The kubelet's CA, bootstrap kubeconfig, configuration and service; waits for its /healthz. */
+export function kubeletStep(parameters: Omit<JoinParameters, 'sandboxImage' | 'podSubnet'>): JoinStep {
+  return {
+    name: 'configure and start the kubelet',
+    script: [
+      renderFileScript('/etc/kubernetes/pki/ca.crt', parameters.caPem),
+      renderFileScript('/etc/kubernetes/bootstrap-kubelet.conf', renderBootstrapKubeconfig({ server: parameters.server, caPem: parameters.caPem, token: parameters.bootstrapToken }), '0600'),
+      renderFileScript('/var/lib/kubelet/config.yaml', renderKubeletConfig({ nodeIP: parameters.nodeIP, cgroupRoot: parameters.cgroupRoot, clusterDNS: parameters.clusterDNS, clusterDomain: parameters.clusterDomain })),
+      renderServiceScript('kubelet', kubeletCommand({ nodeName: parameters.nodeName, nodeIP: parameters.nodeIP, labels: parameters.labels })),
+      waitFor('kubelet', KUBELET_HEALTHY, 60),
+    ].join('\n'),
+  };
+}
+
+/** Succeeds when the kubelet's /healthz answers on the host (busybox wget or curl). */
+export const KUBELET_HEALTHY = 'wget -q -O- http://127.0.0.1:10248/healthz || curl -fsS http://127.0.0.1:10248/healthz';
 
 /** The host's CNI configuration for its pod subnet (the kubelet reports the network ready once it exists). */
 export function podNetworkStep(podSubnet: string): JoinStep {

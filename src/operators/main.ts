@@ -11,6 +11,8 @@ import { Logger } from '../controller/logger.ts';
 import { ControllerMetrics, startMetricsServer } from '../controller/metrics.ts';
 import { LeaderElector } from '../controller/leader-election.ts';
 import { ClusterOperator, DEFAULT_WORKERS } from './cluster/operator.ts';
+import { MachineOperator } from './machine/operator.ts';
+import { packageDirectory } from './machine/package-directory.ts';
 
 const { values } = parseArgs({
   // --no-leader-elect turns election off (a single replica, or tests).
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(DEFAULT_WORKERS) },
     // How often each guest's own objects are re-applied even if nothing changed (drift repair).
     'resync-period': { type: 'string', default: '5m' },
+    // Where the Node operator finds package archives (tessera packages build writes them).
+    'package-dir': { type: 'string', default: '/var/lib/tessera/packages' },
   },
 });
 const resyncPeriodMs = (() => {
@@ -44,10 +48,14 @@ const metricsServer = await startMetricsServer({ host: metricsHost, port: Number
 logger.info('serving metrics', { url: metricsServer.url });
 
 let operator: ClusterOperator | undefined;
+let machines: MachineOperator | undefined;
 const startOperator = async () => {
   operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs });
   await operator.start();
   logger.info('Cluster operator started');
+  machines = new MachineOperator({ client, logger, metrics, artifacts: packageDirectory(values['package-dir'] ?? '/var/lib/tessera/packages') });
+  await machines.start();
+  logger.info('Node operator started');
 };
 
 let elector: LeaderElector | undefined;
@@ -62,6 +70,7 @@ if (values['leader-elect']) {
     onStartedLeading: startOperator,
     // Losing the Lease means another replica may already reconcile: stop at once.
     onStoppedLeading: async () => {
+      await machines?.stop();
       await operator?.stop();
       process.exit(0);
     },
@@ -73,6 +82,7 @@ if (values['leader-elect']) {
 
 const shutdown = async (signal: string) => {
   logger.info('shutting down', { signal });
+  await machines?.stop();
   await operator?.stop();
   await elector?.stop();
   await metricsServer.close();

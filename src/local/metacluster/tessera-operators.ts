@@ -9,6 +9,8 @@ import { parseAllDocuments } from 'yaml';
 import { RestClient, resourcePath } from '../../controller/rest-client.ts';
 import { Logger } from '../../controller/logger.ts';
 import { ClusterOperator } from '../../operators/cluster/operator.ts';
+import { MachineOperator } from '../../operators/machine/operator.ts';
+import { localArtifacts, localNodeFabric } from '../hosts/node-fabric.ts';
 import { startAdmissionServer } from '../../operators/admission/admission-server.ts';
 import { renderClusterWebhookConfiguration } from '../../operators/admission/webhook-configuration.ts';
 import { issueCertificate } from '../../pki/leaf-certificate.ts';
@@ -86,6 +88,10 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const resync = process.env['TESSERA_CLUSTER_RESYNC'];
   const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger, resyncPeriodMs: resync ? parseDuration(resync) : undefined });
   await operator.start();
+  // The Node operator beside it, with package archives from the local cache and the local fabric.
+  const machineLogger = new Logger({ write: (line) => options.log(`machine-operator ${line}`), bindings: { controller: 'machine' } });
+  const machines = new MachineOperator({ client: new RestClient(kubeConfig), logger: machineLogger, artifacts: localArtifacts(), fabric: localNodeFabric(), healthCheckPeriodMs: Number(process.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] ?? 30_000) });
+  await machines.start();
 
   // Admission for Cluster networks, served on loopback, called by the API server.
   const serving = await issueCertificate({ ca, commonName: 'tessera-admission', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 365 * 24 * 3600 * 1000 });
@@ -95,6 +101,7 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   options.log(`Cluster operator running as ${operatorUser}; admission webhook on 127.0.0.1:${server.port}`);
   return {
     stop: async () => {
+      await machines.stop();
       await operator.stop();
       await new Promise((resolve) => server.close(resolve));
     },

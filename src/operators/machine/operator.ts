@@ -1,0 +1,143 @@
+// The Node operator process: informers over Machines, Clusters and ClusterPackageVersions; one
+// controller keyed by Machine (a Cluster's change requeues its Machines) and one keyed by Cluster
+// that keeps its ClusterPackageVersion. Runs in-process with `tessera up` and in the standalone
+// operator process; what differs between them (where package archives come from, the node
+// fabric) comes in through the options.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Cluster } from '../../api/v1alpha1/cluster.ts';
+import { clusterPackageVersionResource, type ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
+import { machineResource, type Machine } from '../../api/v1alpha1/machine.ts';
+import { Controller } from '../../controller/controller.ts';
+import { EventRecorder } from '../../controller/events.ts';
+import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
+import { Informer, objectKey } from '../../controller/informer.ts';
+import type { Logger } from '../../controller/logger.ts';
+import type { ControllerMetrics } from '../../controller/metrics.ts';
+import { isAlreadyExists, isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
+import { applyStatus, semanticEqual } from '../../controller/status.ts';
+import { sshConnector } from './ssh-connection.ts';
+import { guestConnector } from './guest-api.ts';
+import { MACHINE_FINALIZER, MachineReconciler } from './reconciler.ts';
+import { ensurePackageVersion, nextPackageVersionStatus } from './cluster-package-version.ts';
+import type { ArtifactSource, MetaApi, NodeFabric } from './machine-pass.ts';
+import type { RemediationSettings } from './remediation-policy.ts';
+
+export const MACHINE_FIELD_MANAGER = 'tessera-machine-operator';
+const BY_CLUSTER = 'cluster';
+
+export type MachineOperatorOptions = {
+  client: RestClient;
+  logger: Logger;
+  artifacts: ArtifactSource;
+  fabric?: NodeFabric;
+  metrics?: ControllerMetrics;
+  workers?: number;
+  remediation?: RemediationSettings;
+  healthCheckPeriodMs?: number;
+};
+
+const machinePath = (namespace: string, name?: string) => resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: machineResource.plural, namespace, name });
+const packageVersionPath = (namespace: string, name?: string) => resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: clusterPackageVersionResource.plural, namespace, name });
+
+export class MachineOperator {
+  readonly machines: Informer<Machine>;
+  readonly clusters: Informer<Cluster>;
+  readonly packageVersions: Informer<ClusterPackageVersion>;
+  readonly controller: Controller;
+  readonly packageVersionController: Controller;
+
+  constructor(options: MachineOperatorOptions) {
+    const { client, logger } = options;
+    const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
+    this.machines = new Informer<Machine>(client, '/apis/tessera.dev/v1alpha1/machines', { onError });
+    this.clusters = new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError });
+    this.packageVersions = new Informer<ClusterPackageVersion>(client, '/apis/tessera.dev/v1alpha1/clusterpackageversions', { onError });
+    this.machines.addIndexer(BY_CLUSTER, (machine) => [`${machine.metadata.namespace ?? ''}/${machine.spec.clusterName}`]);
+    const events = new EventRecorder(client, MACHINE_FIELD_MANAGER, undefined, onError);
+    const target = (machine: Machine) => ({ apiVersion: machineResource.apiVersion, kind: 'Machine', name: machine.metadata.name, namespace: machine.metadata.namespace, uid: machine.metadata.uid });
+    const readSecret = async (namespace: string, name: string) => {
+      try {
+        const secret = await client.get<V1Secret>(resourcePath({ version: 'v1', resource: 'secrets', namespace, name }));
+        return { data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])), resourceVersion: secret.metadata?.resourceVersion ?? '' };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    };
+    const meta: MetaApi = {
+      getCluster: async (namespace, name) => this.clusters.get(`${namespace}/${name}`),
+      readSecret: async (namespace, name) => (await readSecret(namespace, name))?.data,
+      listMachines: (namespace, clusterName) => this.machines.byIndex(BY_CLUSTER, `${namespace}/${clusterName}`),
+      getPackageVersion: async (namespace, name) => {
+        const cached = this.packageVersions.get(`${namespace}/${name}`);
+        if (cached) return cached;
+        try {
+          return await client.get<ClusterPackageVersion>(packageVersionPath(namespace, name));
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      },
+      createPackageVersion: async (object) => {
+        try {
+          await client.create(packageVersionPath(object.metadata.namespace ?? 'default'), { ...object, status: undefined });
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw error;
+        }
+      },
+      writeStatus: async (machine, status) => (await applyStatus(client, { path: machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), apiVersion: machineResource.apiVersion, kind: 'Machine', current: machine, status, fieldManager: MACHINE_FIELD_MANAGER })).written,
+      addFinalizer: (machine) => addFinalizer(client, machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), machine, MACHINE_FINALIZER),
+      removeFinalizer: async (machine) => {
+        await removeFinalizer(client, machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), machine, MACHINE_FINALIZER);
+      },
+    };
+    const reconciler = new MachineReconciler(
+      {
+        meta,
+        connect: sshConnector(),
+        guests: guestConnector(readSecret),
+        artifacts: options.artifacts,
+        fabric: options.fabric,
+        events: { normal: (machine, reason, message) => events.normal(target(machine), reason, message), warning: (machine, reason, message) => events.warning(target(machine), reason, message) },
+        logger: logger.child({ controller: 'machine' }),
+        remediation: options.remediation,
+        healthCheckPeriodMs: options.healthCheckPeriodMs,
+      },
+      (key) => this.machines.get(key),
+    );
+    this.controller = new Controller({ name: 'machine', reconcile: (key) => reconciler.reconcile(key), workers: options.workers ?? 16, metrics: options.metrics, logger });
+    this.controller.watch(this.machines);
+    this.controller.watch(this.clusters, (cluster) => this.machines.byIndex(BY_CLUSTER, objectKey(cluster)).map((machine) => objectKey(machine)));
+
+    // One ClusterPackageVersion per Cluster, with its status (validity, revisions).
+    this.packageVersionController = new Controller({
+      name: 'clusterpackageversion',
+      workers: 2,
+      metrics: options.metrics,
+      logger,
+      reconcile: async (key) => {
+        const cluster = this.clusters.get(key);
+        if (!cluster || cluster.metadata.deletionTimestamp) return;
+        const now = new Date();
+        await ensurePackageVersion(meta, cluster, now);
+        const current = this.packageVersions.get(key);
+        if (!current) return { requeueAfter: 1_000 };
+        const status = nextPackageVersionStatus(current, cluster, now);
+        if (!semanticEqual(status.revisions, current.status?.revisions) || !semanticEqual(status.conditions?.map((c) => [c.type, c.status, c.message]), current.status?.conditions?.map((c) => [c.type, c.status, c.message])) || status.observedGeneration !== current.status?.observedGeneration) {
+          await applyStatus(client, { path: packageVersionPath(current.metadata.namespace ?? 'default', current.metadata.name), apiVersion: clusterPackageVersionResource.apiVersion, kind: 'ClusterPackageVersion', current, status, fieldManager: MACHINE_FIELD_MANAGER });
+        }
+      },
+    });
+    this.packageVersionController.watch(this.clusters);
+    this.packageVersionController.watch(this.packageVersions, (object) => [objectKey(object)]);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.controller.start(), this.packageVersionController.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.controller.stop(), this.packageVersionController.stop()]);
+    await Promise.all([this.machines.stop(), this.clusters.stop(), this.packageVersions.stop()]);
+  }
+}

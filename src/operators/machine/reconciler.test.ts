@@ -1,0 +1,167 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Machine } from '../../api/v1alpha1/machine.ts';
+import { FakeGuest, FakeHost, FakeMeta, fakeConnector, fakeOptions, keyOf, machineFor, readyCluster } from './fake-host.ts';
+import { MachineReconciler } from './reconciler.ts';
+import { fingerprintOf } from './host-access.ts';
+import { DEFAULT_REMEDIATION } from './remediation-policy.ts';
+
+const now = () => new Date('2026-12-06T12:00:00Z');
+
+function setup(hostNames: string[] = ['w1']) {
+  const meta = new FakeMeta();
+  meta.clusters.set('default/shop', readyCluster());
+  const hosts: Record<string, FakeHost> = {};
+  const guest = new FakeGuest();
+  for (const [index, name] of hostNames.entries()) {
+    const address = `127.200.0.${index + 1}`;
+    const host = new FakeHost(name);
+    host.onKubeletStart = () => guest.register(name);
+    hosts[address] = host;
+    meta.secrets.set(`default/${name}-ssh-key`, { 'ssh-privatekey': 'PRIVATE KEY' });
+    meta.machines.set(`default/${name}`, machineFor(name, address, host.hostKey));
+  }
+  const connect = fakeConnector(hosts);
+  const options = fakeOptions(meta, connect, guest, now);
+  const reconciler = new MachineReconciler(options, (key) => meta.machines.get(key));
+  const condition = (name: string, type: string) => meta.machines.get(`default/${name}`)?.status?.conditions?.find((entry) => entry.type === type);
+  return { meta, hosts, guest, connect, options, reconciler, condition, host: (name: string) => Object.values(hosts).find((host) => host.hostname === name)! };
+}
+
+test('a new Machine gets the Cluster default packages in dependency order, joins with the bootstrap token and becomes Ready', async () => {
+  const { reconciler, meta, condition, host, guest } = setup();
+  await reconciler.reconcile('default/w1');
+  await reconciler.reconcile('default/w1');
+  const machine = meta.machines.get('default/w1') as Machine;
+  assert.equal(machine.status?.phase, 'Ready', JSON.stringify(machine.status?.conditions));
+  for (const type of ['HostReachable', 'HostKeyVerified', 'PackagesInstalled', 'NodeJoined', 'NodeReady', 'Ready']) assert.equal(condition('w1', type)?.status, 'True', type);
+  assert.deepEqual(host('w1').uploads.map((path) => path.replace('/var/lib/tessera/uploads/', '')), ['runc-1.5.3.tar.gz', 'cni-plugins-1.10.0.tar.gz', 'containerd-2.4.2.tar.gz', 'pause-3.10.2.tar.gz', 'kubelet-1.37.2.tar.gz', 'kube-proxy-1.37.2.tar.gz', 'coredns-1.14.6.tar.gz', 'demo-1.0.tar.gz']);
+  assert.equal(machine.status?.packages?.find((entry) => entry.name === 'kubelet')?.version, '1.37.2');
+  assert.equal(machine.status?.nodeName, 'w1');
+  assert.ok(host('w1').changes.some((script) => script.includes("token: abcdef.0123456789abcdef")), 'the kubelet bootstraps with the guest\'s token');
+  assert.equal(guest.nodes.get('w1')?.metadata?.labels?.['node-role.kubernetes.io/worker'], '');
+  assert.equal(guest.nodes.get('w1')?.metadata?.annotations?.['tessera.dev/machine'], 'default/w1');
+  assert.equal(meta.packageVersions.get('default/shop')?.spec.packages.find((entry) => entry.name === 'kubelet')?.version, '1.37.2');
+});
+
+test('a converged Machine costs one read-only probe per pass and no status write', async () => {
+  const { reconciler, meta, host } = setup();
+  await reconciler.reconcile('default/w1');
+  await reconciler.reconcile('default/w1');
+  const changes = host('w1').changes.length;
+  const writes = meta.statusWrites;
+  const result = await reconciler.reconcile('default/w1');
+  assert.equal(host('w1').changes.length, changes, 'nothing was run on the host but the probe');
+  assert.equal(meta.statusWrites, writes);
+  assert.equal(result.requeueAfter, 30_000);
+});
+
+test('an unreachable host: HostReachable False with the reason, nothing else attempted, retried later', async () => {
+  const { reconciler, meta, condition, host } = setup();
+  host('w1').reachable = false;
+  const result = await reconciler.reconcile('default/w1');
+  assert.equal(condition('w1', 'HostReachable')?.status, 'False');
+  assert.equal(condition('w1', 'HostReachable')?.reason, 'Unreachable');
+  assert.match(condition('w1', 'HostReachable')?.message ?? '', /ECONNREFUSED/);
+  assert.equal(condition('w1', 'HostKeyVerified')?.status, 'Unknown');
+  assert.equal(condition('w1', 'PackagesInstalled'), undefined);
+  assert.equal(meta.machines.get('default/w1')?.status?.phase, 'Provisioning');
+  assert.equal(result.requeueAfter, 15_000);
+});
+
+test('a host presenting another key than spec.ssh.hostKey: HostKeyVerified False with both fingerprints, a Warning, and no command run', async () => {
+  const { reconciler, meta, condition, host, options } = setup();
+  host('w1').hostKey = keyOf('reinstalled');
+  await reconciler.reconcile('default/w1');
+  assert.equal(condition('w1', 'HostKeyVerified')?.status, 'False');
+  assert.equal(condition('w1', 'HostKeyVerified')?.message, `expected ${fingerprintOf(keyOf('w1'))} (spec.ssh.hostKey), the host presented ${fingerprintOf(keyOf('reinstalled'))}; nothing was run on it`);
+  assert.deepEqual(host('w1').commands, []);
+  assert.deepEqual(host('w1').uploads, []);
+  assert.equal(meta.machines.get('default/w1')?.status?.phase, 'Failed');
+  assert.ok(options.recorded.some((event) => event.type === 'Warning' && event.reason === 'HostKeyMismatch'));
+});
+
+test('a package that fails to install: PackagesInstalled False with the host\'s error, the operation recorded, no kubelet started, retried with backoff', async () => {
+  const { reconciler, meta, condition, host, options } = setup();
+  host('w1').failInstallOf = 'containerd';
+  const result = await reconciler.reconcile('default/w1');
+  assert.deepEqual(result, { requeue: true });
+  assert.equal(condition('w1', 'PackagesInstalled')?.reason, 'InstallFailed');
+  assert.match(condition('w1', 'PackagesInstalled')?.message ?? '', /install containerd 2\.4\.2 failed on the host \(exit 1\): sha256sum: WARNING/);
+  const status = meta.machines.get('default/w1')?.status;
+  assert.equal(status?.lastOperation?.state, 'Failed');
+  assert.equal(status?.lastOperation?.description, 'install containerd 2.4.2');
+  assert.deepEqual(status?.packages?.map((entry) => entry.name), ['cni-plugins', 'runc'], 'status.packages is what the host has, not what was asked for');
+  assert.equal(host('w1').services.kubelet, 'missing');
+  assert.ok(options.recorded.some((event) => event.type === 'Warning' && event.reason === 'InstallFailed'));
+});
+
+test('an override naming a version the catalogue lacks, or a kubelet newer than the API server, is refused naming the field', async () => {
+  const { reconciler, meta, condition, host } = setup();
+  const machine = meta.machines.get('default/w1') as Machine;
+  meta.machines.set('default/w1', { ...machine, spec: { ...machine.spec, packages: [{ name: 'containerd', version: '9.9.9' }] } });
+  await reconciler.reconcile('default/w1');
+  assert.equal(condition('w1', 'PackagesInstalled')?.reason, 'Refused');
+  assert.match(condition('w1', 'PackagesInstalled')?.message ?? '', /^spec\.packages\[0\]\.version: package containerd has no version "9\.9\.9"/);
+  assert.deepEqual(host('w1').uploads, []);
+  meta.clusters.set('default/shop', readyCluster('shop', '1.36.3'));
+  meta.machines.set('default/w1', { ...machine, spec: { ...machine.spec, packages: [{ name: 'kubelet', version: '1.37.2' }] } });
+  meta.packageVersions.clear();
+  await reconciler.reconcile('default/w1');
+  assert.match(condition('w1', 'PackagesInstalled')?.message ?? '', /spec\.packages\[0\]\.version: kubelet 1\.37\.2 is newer than the guest's API server 1\.36\.3/);
+});
+
+test('a stopped kubelet is restarted with an Event and Remediating True, then Remediating False once healthy', async () => {
+  const { reconciler, meta, condition, host, options } = setup(['w1', 'w2']);
+  for (const name of ['w1', 'w2']) for (let pass = 0; pass < 2; pass++) await reconciler.reconcile(`default/${name}`);
+  host('w1').services.kubelet = 'down';
+  await reconciler.reconcile('default/w1');
+  assert.ok(host('w1').changes.some((script) => script.includes('sv restart /etc/service/kubelet')));
+  assert.equal(condition('w1', 'Remediating')?.status, 'True');
+  assert.equal(condition('w1', 'Remediating')?.reason, 'ServiceRestarted');
+  assert.ok(options.recorded.some((event) => event.reason === 'ServiceRestarted' && event.machine === 'w1'));
+  await reconciler.reconcile('default/w1');
+  assert.equal(condition('w1', 'Remediating')?.status, 'False');
+  assert.equal(meta.machines.get('default/w1')?.status?.remediation, undefined);
+  assert.equal(meta.machines.get('default/w1')?.status?.phase, 'Ready');
+});
+
+test('no remediation while two of three Machines of the Cluster are unhealthy: the condition says why and nothing runs', async () => {
+  const { reconciler, condition, host, options } = setup(['w1', 'w2', 'w3']);
+  for (const name of ['w1', 'w2', 'w3']) for (let pass = 0; pass < 2; pass++) await reconciler.reconcile(`default/${name}`);
+  host('w2').reachable = false;
+  await reconciler.reconcile('default/w2');
+  host('w1').services.kubelet = 'down';
+  const before = host('w1').changes.length;
+  await reconciler.reconcile('default/w1');
+  assert.equal(host('w1').changes.length, before, 'no repair was attempted');
+  assert.equal(condition('w1', 'Remediating')?.reason, 'HeldTooManyUnhealthy');
+  assert.match(condition('w1', 'Remediating')?.message ?? '', /kubelet service is down: 2 of 3 Machines of the Cluster are unhealthy/);
+  assert.ok(options.recorded.some((event) => event.reason === 'RemediationHeld'));
+  assert.equal(DEFAULT_REMEDIATION.maxUnhealthyPercent, 55);
+});
+
+test('deleting a Machine cordons and deletes its Node, cleans the host over SSH, then releases the finalizer', async () => {
+  const { reconciler, meta, host, guest } = setup();
+  await reconciler.reconcile('default/w1');
+  await reconciler.reconcile('default/w1');
+  const machine = meta.machines.get('default/w1') as Machine;
+  meta.machines.set('default/w1', { ...machine, metadata: { ...machine.metadata, deletionTimestamp: '2026-12-06T12:00:00Z' } });
+  await reconciler.reconcile('default/w1');
+  assert.deepEqual(guest.deleted, ['w1']);
+  assert.ok(host('w1').changes.some((script) => script.includes('rm -rf /opt/tessera')));
+  assert.equal(host('w1').packages.size, 0);
+  assert.deepEqual(meta.finalizerRemoved, ['w1']);
+});
+
+test('deleting a Machine whose host key never matched releases it without logging in', async () => {
+  const { reconciler, meta, host, connect } = setup();
+  host('w1').hostKey = keyOf('impostor');
+  await reconciler.reconcile('default/w1');
+  const connections = connect.connections;
+  const machine = meta.machines.get('default/w1') as Machine;
+  meta.machines.set('default/w1', { ...machine, metadata: { ...machine.metadata, deletionTimestamp: '2026-12-06T12:00:00Z' } });
+  await reconciler.reconcile('default/w1');
+  assert.equal(connect.connections, connections);
+  assert.deepEqual(meta.finalizerRemoved, ['w1']);
+});

@@ -1,0 +1,135 @@
+// One pass over a Machine: read the Machine and its Cluster once, walk the steps (connect and
+// verify the host key, install packages, join, observe the Node, remediate), summarise the
+// conditions, write status once. Deleting a Machine takes the Node out of the guest and cleans
+// the host before the finalizer goes. All I/O comes in through the options.
+import type { Machine, MachinePhase, MachineStatus } from '../../api/v1alpha1/machine.ts';
+import { SKIP_HOST_CLEANUP_ANNOTATION } from '../../api/v1alpha1/machine.ts';
+import { findCondition, setCondition as setConditionIn, type Condition } from '../../controller/conditions.ts';
+import type { ReconcileResult } from '../../controller/controller.ts';
+import { splitObjectKey } from '../../controller/informer.ts';
+import { MACHINE_STEPS } from './components.ts';
+import { CLEANUP_SCRIPT } from './components/host-cleanup.ts';
+import { mustRun } from './host-access.ts';
+import type { MachinePass, MachineReconcilerOptions } from './machine-pass.ts';
+import { MachineCondition, MachineReason, READY_INPUTS } from './status.ts';
+
+export const MACHINE_FINALIZER = 'tessera.dev/machine-cleanup';
+export const DEFAULT_HEALTH_CHECK_PERIOD_MS = 30_000;
+
+export class MachineReconciler {
+  private readonly options: MachineReconcilerOptions;
+  private readonly getMachine: (key: string) => Machine | undefined;
+
+  constructor(options: MachineReconcilerOptions, getMachine: (key: string) => Machine | undefined) {
+    this.options = options;
+    this.getMachine = getMachine;
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    let machine = this.getMachine(key);
+    if (!machine) return {};
+    if (machine.metadata.deletionTimestamp) return this.delete(machine);
+    if (!machine.metadata.finalizers?.includes(MACHINE_FINALIZER)) machine = await this.options.meta.addFinalizer(machine);
+    const namespace = machine.metadata.namespace ?? splitObjectKey(key).namespace ?? 'default';
+    const pass: MachinePass = { machine, namespace, cluster: await this.options.meta.getCluster(namespace, machine.spec.clusterName), now: this.now(), conditions: new Map(), status: structuredClone(machine.status ?? {}) };
+    let failure: unknown;
+    try {
+      for (const step of MACHINE_STEPS) {
+        await step.run(pass, this.options);
+        if (pass.stop) break;
+      }
+    } catch (error) {
+      failure = error;
+      this.options.logger.warn('machine pass failed', { machine: key, error: (error as Error).message });
+    } finally {
+      pass.host?.close();
+    }
+    await this.options.meta.writeStatus(machine, this.summarise(pass));
+    if (failure) return { requeue: true };
+    return { requeueAfter: pass.requeueAfterMs ?? this.options.healthCheckPeriodMs ?? DEFAULT_HEALTH_CHECK_PERIOD_MS };
+  }
+
+  /** Conditions with times, the Ready summary, the phase. */
+  private summarise(pass: MachinePass): MachineStatus {
+    const generation = pass.machine.metadata.generation;
+    let conditions: Condition[] = (pass.status.conditions ?? []) as Condition[];
+    for (const update of pass.conditions.values()) conditions = setConditionIn(conditions, update, generation, pass.now);
+    const notTrue = READY_INPUTS.filter((type) => findCondition(conditions, type)?.status !== 'True');
+    conditions = setConditionIn(conditions, notTrue.length === 0 ? { type: MachineCondition.Ready, status: 'True', reason: MachineReason.AllTrue, message: 'the Node is Ready with the declared packages' } : { type: MachineCondition.Ready, status: 'False', reason: MachineReason.NotAllTrue, message: `not yet: ${notTrue.join(', ')}` }, generation, pass.now);
+    const status: MachineStatus = { ...pass.status, conditions: conditions as MachineStatus['conditions'], observedGeneration: generation ?? 0 };
+    if (status.remediation === undefined) delete status.remediation;
+    status.phase = phaseOf(conditions, pass.machine.status?.phase);
+    return status;
+  }
+
+  private async delete(machine: Machine): Promise<ReconcileResult> {
+    if (!machine.metadata.finalizers?.includes(MACHINE_FINALIZER)) return {};
+    const namespace = machine.metadata.namespace ?? 'default';
+    const now = this.now();
+    const status: MachineStatus = structuredClone(machine.status ?? {});
+    status.phase = 'Deleting';
+    try {
+      await this.removeNode(machine, namespace);
+      // A host whose key was never verified had nothing run on it: there is nothing to clean,
+      // and logging in to a host that presents another key is exactly what must not happen.
+      if (machine.status?.hostKeyFingerprint) await this.cleanHost(machine, namespace);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (machine.metadata.annotations?.[SKIP_HOST_CLEANUP_ANNOTATION] === 'true') {
+        this.options.events.warning(machine, 'CleanupSkipped', `${message}; released anyway (${SKIP_HOST_CLEANUP_ANNOTATION}=true)`);
+      } else {
+        status.lastOperation = { type: 'Cleanup', description: 'take the host out', state: 'Failed', time: now.toISOString(), error: message.slice(0, 1000) };
+        status.conditions = setConditionIn(status.conditions as Condition[], { type: MachineCondition.Ready, status: 'False', reason: MachineReason.CleanupFailed, message: `${message}; the Machine stays until the host is clean. To give up on a dead host: kubectl annotate machine ${machine.metadata.name} ${SKIP_HOST_CLEANUP_ANNOTATION}=true` }, machine.metadata.generation, now) as MachineStatus['conditions'];
+        await this.options.meta.writeStatus(machine, status);
+        this.options.events.warning(machine, 'CleanupFailed', message);
+        return { requeue: true };
+      }
+    }
+    this.options.events.normal(machine, 'HostCleaned', 'Node deleted from the guest; services stopped and packages removed from the host');
+    await this.options.meta.removeFinalizer(machine);
+    return {};
+  }
+
+  private async removeNode(machine: Machine, namespace: string): Promise<void> {
+    const nodeName = machine.status?.nodeName;
+    if (!nodeName) return;
+    const cluster = await this.options.meta.getCluster(namespace, machine.spec.clusterName);
+    // A Cluster being deleted takes its guest with it: there is no Node to take out.
+    if (!cluster || cluster.metadata.deletionTimestamp) return;
+    const guest = await this.options.guests(cluster);
+    if (!guest) return;
+    const node = await guest.getNode(nodeName);
+    if (!node) return;
+    // Cordon first so nothing new lands while the host is taken apart. Draining (evictions
+    // respecting PodDisruptionBudgets) is not implemented yet: see docs/machines.md.
+    await guest.patchNode(nodeName, { unschedulable: true });
+    await guest.deleteNode(nodeName);
+  }
+
+  private async cleanHost(machine: Machine, namespace: string): Promise<void> {
+    const ssh = machine.spec.ssh;
+    const secret = await this.options.meta.readSecret(namespace, ssh.privateKeySecretRef.name);
+    const privateKey = secret?.[ssh.privateKeySecretRef.key ?? 'ssh-privatekey'];
+    if (!privateKey) throw new Error(`cannot log in to clean the host: Secret ${namespace}/${ssh.privateKeySecretRef.name} has no private key`);
+    const host = await this.options.connect({ address: machine.spec.address, port: machine.spec.port ?? 22, user: ssh.user ?? 'root', privateKey, hostKey: ssh.hostKey });
+    try {
+      await mustRun(host, 'clean the host', CLEANUP_SCRIPT, 120);
+    } finally {
+      host.close();
+    }
+  }
+}
+
+export function phaseOf(conditions: readonly Condition[], previous: MachinePhase | undefined): MachinePhase {
+  const status = (type: string) => findCondition(conditions, type);
+  if (status(MachineCondition.HostKeyVerified)?.status === 'False' || status(MachineCondition.PackagesInstalled)?.reason === MachineReason.Refused || status(MachineCondition.Remediating)?.reason === MachineReason.ReplacementRequired) return 'Failed';
+  if (status(MachineCondition.Remediating)?.status === 'True') return 'Remediating';
+  if (status(MachineCondition.Ready)?.status === 'True') return 'Ready';
+  if (previous === 'Ready' || previous === 'Remediating' || previous === 'NotReady') return 'NotReady';
+  if (status(MachineCondition.NodeJoined)?.reason === MachineReason.WaitingForGuest) return 'Pending';
+  return 'Provisioning';
+}

@@ -1,0 +1,69 @@
+// When the Node operator may repair a Machine, and how far it escalates. Pure. The rules, after
+// the node-lifecycle controller, Machine Health Checks and Karpenter's disruption budgets:
+// - never act while the guest API is unreachable (the fault is likely the control plane);
+// - never act while more than `maxUnhealthyPercent` of a Cluster's Machines, or of one zone's,
+//   are unhealthy at once, unless no more than `minUnhealthyAllowed` are (small pools still heal);
+// - at most `maxInFlight` Machines of a Cluster under remediation at once;
+// - escalate with cooldowns: restart the service, then reinstall the package, then ask for a
+//   replacement (a condition a person or a higher controller acts on).
+
+export type RemediationSettings = {
+  maxUnhealthyPercent: number;
+  minUnhealthyAllowed: number;
+  maxInFlight: number;
+  /** Wait between steps, so a restarted kubelet has time to become Ready. */
+  cooldownMs: number;
+  /** A Node NotReady (with its kubelet service running) this long counts as a fault. */
+  notReadyGraceMs: number;
+};
+
+export const DEFAULT_REMEDIATION: RemediationSettings = { maxUnhealthyPercent: 55, minUnhealthyAllowed: 1, maxInFlight: 1, cooldownMs: 60_000, notReadyGraceMs: 5 * 60_000 };
+
+export type MachineHealth = { name: string; zone: string; healthy: boolean; remediating: boolean };
+
+export const REMEDIATION_STEPS = ['restart', 'reinstall', 'replace'] as const;
+export type RemediationStep = (typeof REMEDIATION_STEPS)[number];
+
+export type RemediationDecision =
+  | { action: 'none'; reason: 'Healthy' }
+  | { action: 'hold'; reason: 'HeldGuestUnreachable' | 'HeldTooManyUnhealthy' | 'HeldInFlightLimit' | 'CoolingDown'; message: string }
+  | { action: RemediationStep; step: number; message: string };
+
+export type RemediationInput = {
+  machine: MachineHealth;
+  /** Every Machine of the same Cluster, this one included. */
+  peers: readonly MachineHealth[];
+  guestReachable: boolean;
+  /** The step last taken for this fault and when; undefined when none was. */
+  last?: { step: number; time: Date };
+  now: Date;
+  settings: RemediationSettings;
+};
+
+function tooMany(unhealthy: number, total: number, settings: RemediationSettings): boolean {
+  if (unhealthy <= settings.minUnhealthyAllowed) return false;
+  return (unhealthy / total) * 100 > settings.maxUnhealthyPercent;
+}
+
+export function decideRemediation(input: RemediationInput): RemediationDecision {
+  const { machine, peers, settings } = input;
+  if (machine.healthy) return { action: 'none', reason: 'Healthy' };
+  if (!input.guestReachable) return { action: 'hold', reason: 'HeldGuestUnreachable', message: 'the guest API does not answer: the fault is likely the control plane, not this host; no action taken' };
+  const unhealthy = peers.filter((peer) => !peer.healthy).length;
+  if (tooMany(unhealthy, peers.length, settings)) {
+    return { action: 'hold', reason: 'HeldTooManyUnhealthy', message: `${unhealthy} of ${peers.length} Machines of the Cluster are unhealthy (more than ${settings.maxUnhealthyPercent}%): the likely fault is the network or the control plane; no action taken` };
+  }
+  const zonePeers = peers.filter((peer) => peer.zone === machine.zone);
+  const zoneUnhealthy = zonePeers.filter((peer) => !peer.healthy).length;
+  if (tooMany(zoneUnhealthy, zonePeers.length, settings)) {
+    return { action: 'hold', reason: 'HeldTooManyUnhealthy', message: `${zoneUnhealthy} of ${zonePeers.length} Machines in zone ${machine.zone} are unhealthy (more than ${settings.maxUnhealthyPercent}%): the likely fault is the zone's network; no action taken` };
+  }
+  const inFlight = peers.filter((peer) => peer.remediating && peer.name !== machine.name).length;
+  if (inFlight >= settings.maxInFlight) return { action: 'hold', reason: 'HeldInFlightLimit', message: `${inFlight} other Machine(s) are under remediation (at most ${settings.maxInFlight} at once)` };
+  const step = input.last ? input.last.step + 1 : 0;
+  if (input.last && input.now.getTime() - input.last.time.getTime() < settings.cooldownMs) {
+    return { action: 'hold', reason: 'CoolingDown', message: `${REMEDIATION_STEPS[input.last.step] ?? 'last step'} taken at ${input.last.time.toISOString()}; waiting ${Math.round(settings.cooldownMs / 1000)} s before escalating` };
+  }
+  const action = REMEDIATION_STEPS[Math.min(step, REMEDIATION_STEPS.length - 1)] ?? 'replace';
+  return { action, step: Math.min(step, REMEDIATION_STEPS.length - 1), message: action === 'replace' ? 'restart and reinstall did not help: replace this host' : `${action} (step ${step + 1} of ${REMEDIATION_STEPS.length})` };
+}

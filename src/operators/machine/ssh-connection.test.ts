@@ -1,0 +1,84 @@
+// The Node operator's SSH client against a real OpenSSH server on loopback with fresh keys.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sshConnector } from './ssh-connection.ts';
+import { HostKeyMismatchError, HostUnreachableError, fingerprintOf, type SshTarget } from './host-access.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-ssh-test-'));
+const keygen = (name: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)]);
+keygen('host_ed25519');
+keygen('other_host');
+keygen('client');
+writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')));
+
+const port = await new Promise<number>((resolve) => {
+  const probe = createServer().listen(0, '127.0.0.1', () => {
+    const address = probe.address();
+    probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+  });
+});
+writeFileSync(join(dir, 'sshd_config'), [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_ed25519')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'StrictModes no', 'UsePAM no', `PidFile ${join(dir, 'sshd.pid')}`].join('\n') + '\n');
+execFileSync('mkdir', ['-p', '/run/sshd']);
+const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+after(() => {
+  sshd.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+for (let attempt = 0; attempt < 50; attempt++) {
+  const open = await new Promise<boolean>((resolve) => {
+    const socket = createServer();
+    socket.once('error', () => resolve(true));
+    socket.listen(port, '127.0.0.1', () => socket.close(() => resolve(false)));
+  });
+  if (open) break;
+  await sleep(100);
+}
+
+const hostKey = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim();
+const target = (overrides: Partial<SshTarget> = {}): SshTarget => ({ address: '127.0.0.1', port, user: process.env['USER'] ?? 'root', privateKey: readFileSync(join(dir, 'client'), 'utf8'), hostKey, ...overrides });
+const connect = sshConnector({ maxConnections: 2 });
+
+test('with the pinned host key it runs scripts, uploads files and reports exit codes', async () => {
+  const session = await connect(target());
+  try {
+    assert.deepEqual(await session.run('echo hello; echo oops >&2; exit 3', 10), { code: 3, stdout: 'hello\n', stderr: 'oops\n' });
+    writeFileSync(join(dir, 'payload'), 'package bytes\n');
+    await session.upload(join(dir, 'payload'), join(dir, 'uploaded', 'payload.tar.gz'), 10);
+    assert.equal(readFileSync(join(dir, 'uploaded', 'payload.tar.gz'), 'utf8'), 'package bytes\n');
+  } finally {
+    session.close();
+  }
+});
+
+test('a command is ended on the host after its timeout', async () => {
+  const session = await connect(target());
+  try {
+    const started = Date.now();
+    const result = await session.run('sleep 30', 1);
+    assert.equal(result.code, 124, 'timeout(1) reports 124');
+    assert.ok(Date.now() - started < 10_000);
+  } finally {
+    session.close();
+  }
+});
+
+test('a host presenting another key is refused during the handshake, with both fingerprints as ssh-keygen prints them', async () => {
+  const other = readFileSync(join(dir, 'other_host.pub'), 'utf8').trim();
+  await assert.rejects(connect(target({ hostKey: other })), (error: unknown) => {
+    assert.ok(error instanceof HostKeyMismatchError, String(error));
+    assert.equal(error.expected, fingerprintOf(other));
+    const printed = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1];
+    assert.equal(error.presented, printed);
+    return true;
+  });
+});
+
+test('a port nobody listens on is unreachable, not a key problem', async () => {
+  await assert.rejects(connect(target({ port: 1 })), (error: unknown) => error instanceof HostUnreachableError && /ECONNREFUSED/.test(error.message));
+});
