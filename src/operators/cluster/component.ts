@@ -6,6 +6,7 @@
 // ClusterPass, the per-pass context through which every read, write and Event goes.
 import type { V1Deployment, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cluster, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
 import type { ConditionUpdate } from '../../controller/conditions.ts';
 import type { EventTarget } from '../../controller/events.ts';
 import type { Logger } from '../../controller/logger.ts';
@@ -37,6 +38,8 @@ export type ClusterCaches = {
   secrets: CacheReader<V1Secret>;
   claims: CacheReader<V1PersistentVolumeClaim>;
   deployments: CacheReader<V1Deployment>;
+  /** The TierPolicy (cluster-scoped, one named TIER_POLICY_NAME); absent: the built-in tiers. */
+  tierPolicies?: CacheReader<TierPolicy>;
 };
 
 export type EventSink = { normal(target: EventTarget, reason: string, message: string): void; warning(target: EventTarget, reason: string, message: string): void };

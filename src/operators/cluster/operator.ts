@@ -3,7 +3,8 @@
 // Deployment (deploy/operator) on any real meta cluster; nothing here knows which.
 import type { V1Pod, V1Service, V1Secret, V1PersistentVolumeClaim, V1Deployment } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
-import { Informer, type KubeObject } from '../../controller/informer.ts';
+import { Informer, objectKey, type KubeObject } from '../../controller/informer.ts';
+import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
 import type { RestClient } from '../../controller/rest-client.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
@@ -29,7 +30,7 @@ export type ClusterOperatorOptions = {
   resyncPeriodMs?: number;
 };
 
-type ClusterInformers = { [K in keyof ClusterCaches]: ClusterCaches[K] extends CacheReader<infer T> ? Informer<T & KubeObject> : never };
+type ClusterInformers = { [K in keyof ClusterCaches]-?: NonNullable<ClusterCaches[K]> extends CacheReader<infer T> ? Informer<T & KubeObject> : never };
 
 export class ClusterOperator {
   readonly caches: ClusterInformers;
@@ -47,6 +48,7 @@ export class ClusterOperator {
       secrets: new Informer<V1Secret>(client, '/api/v1/secrets', ownedBy),
       claims: new Informer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', ownedBy),
       deployments: new Informer<V1Deployment>(client, '/apis/apps/v1/deployments', ownedBy),
+      tierPolicies: new Informer<TierPolicy>(client, '/apis/tessera.dev/v1alpha1/tierpolicies', { onError }),
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
     this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs });
@@ -66,6 +68,14 @@ export class ClusterOperator {
 
   /** Starts the informers (the controller waits for their first list) and the workers. */
   async start(): Promise<void> {
+    // The TierPolicy is optional (the built-in tiers apply without it, and a meta cluster may not
+    // have its CRD yet): nothing waits for it, and when it arrives or changes every guest is
+    // looked at again.
+    const policies = this.caches.tierPolicies;
+    policies?.on(() => {
+      for (const cluster of this.caches.clusters.list()) this.controller.queue.add(objectKey(cluster));
+    });
+    void policies?.start();
     await this.controller.start();
   }
 

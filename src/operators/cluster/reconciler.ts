@@ -46,6 +46,9 @@ import { CONTROL_PLANE_INPUTS, ConditionType, EventReason, READY_INPUTS, Reason 
 import { planUpgrade, stepPosition, UPGRADE_STEPS, type ControlPlaneStep, type StepObservation, type UpgradePlan } from './upgrade-plan.ts';
 import { componentOverrideViolation, decideVersion } from './version-policy.ts';
 import { withoutRefusedExtraArgs } from './spec-checks.ts';
+import { withTierResources } from './tier-resources.ts';
+import { currentTier, tierResources } from '../tiering/tiers.ts';
+import { TIER_POLICY_NAME, defaultTierPolicySpec } from '../../api/v1alpha1/tier-policy.ts';
 import type { EventTarget } from '../../controller/events.ts';
 
 export const clusterFinalizer = 'tessera.dev/cluster-cleanup';
@@ -165,6 +168,14 @@ export class ClusterReconciler {
       set(ConditionType.Ready, { status: 'False', reason: Reason.ReconcileError, message: (error as Error).message });
       await this.writeStatus(key, cluster, { ...cluster.status, phase: 'Pending', conditions: conditions as ClusterCondition[] });
       return {};
+    }
+
+    // Sized by the guest's tier (measured by the tiering controller, or pinned in spec.tier).
+    const policy = this.options.caches.tierPolicies?.get(TIER_POLICY_NAME)?.spec ?? defaultTierPolicySpec;
+    try {
+      spec = withTierResources(spec, tierResources(currentTier(cluster, policy).name, policy));
+    } catch (error) {
+      this.logger.warn('tier not applied', { cluster: key, error: (error as Error).message });
     }
 
     // The API server refuses protected extraArgs; an older CRD may not have: never render them.
