@@ -306,7 +306,7 @@ test("status fields other managers own (the tier, the load) never make a converg
   addCluster(meta, 'shop');
   await converge(meta, reconciler, 'shop');
   const cluster = clusterOf(meta, 'shop');
-  meta.put({ ...cluster, status: { ...cluster.status, tier: 'S' } } as never);
+  meta.put({ ...cluster, status: { ...cluster.status, tier: 'XS' } } as never);
   const before = meta.writes().length;
   await reconciler.reconcile('team-a/shop');
   assert.deepEqual(meta.writes().slice(before), []);
