@@ -21,12 +21,10 @@ import { ensureMetaPki } from '../src/local/metacluster/meta-pki.ts';
 import { SupervisedProcess } from '../src/local/process/supervised-process.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { DEFAULT_KUBERNETES_VERSION } from '../src/local/binaries/versions.ts';
-import { RestClient, resourcePath } from '../src/controller/rest-client.ts';
+import { RestClient } from '../src/controller/rest-client.ts';
 import { Logger } from '../src/controller/logger.ts';
-import { fleetCrdFiles } from '../src/api/v1alpha1/fleet-crds.ts';
-import { clusterCrdYaml } from '../src/api/v1alpha1/crd.ts';
-import { parse } from 'yaml';
 import { FleetOperator } from '../src/operators/placement/operator.ts';
+import { installFleetCrds } from '../src/operators/placement/crd-installation.ts';
 
 const CLUSTERS = Number(process.env['FLEET_BENCH_CLUSTERS'] ?? 10_000);
 const CELLS = 50;
@@ -73,16 +71,7 @@ try {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(await readFile(kubeconfigPath, 'utf8'));
   const setup = new RestClient(kubeConfig);
-  for (const yaml of [clusterCrdYaml(), ...fleetCrdFiles.map((file) => file.render())]) {
-    const crd = parse(yaml) as { metadata: { name: string } };
-    const path = resourcePath({ group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: crd.metadata.name });
-    await setup.apply(path, crd, 'bench', true);
-    for (;;) {
-      const live = await setup.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
-      if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  await installFleetCrds(setup);
   await setup.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
   for (let index = 0; index < CELLS; index++) {
     await setup.create('/apis/tessera.dev/v1alpha1/cells', {

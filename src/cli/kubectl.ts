@@ -1,12 +1,16 @@
-// `tessera kubectl -- ARGS`: the pinned kubectl against the local meta cluster, as `k3s kubectl`.
+// `tessera kubectl [--cell NAME] -- ARGS`: the pinned kubectl against the local meta cluster (or
+// one of its local cells), as `k3s kubectl`.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolveHome } from '../local/home.ts';
 import { ensureBinaries } from '../local/binaries/resolve.ts';
 import type { MetaClusterConfig } from '../local/metacluster/config.ts';
+import { homeForCell } from '../local/cells/local-cells.ts';
 
-export async function run(args: string[]): Promise<number> {
-  const home = resolveHome();
+export async function run(allArgs: string[]): Promise<number> {
+  const cell = allArgs[0] === '--cell' ? allArgs[1] : undefined;
+  const args = allArgs[0] === '--cell' ? allArgs.slice(2) : allArgs;
+  const home = await homeForCell(resolveHome(), cell);
   const config = JSON.parse(await readFile(home.config, 'utf8').catch(() => {
     throw new Error(`no meta cluster in ${home.root}: run \`npx tessera up\` first`);
   })) as MetaClusterConfig;

@@ -11,6 +11,7 @@ const commands: Record<string, Command> = {
   hosts: { summary: 'local hosts you can SSH into: create, list, ssh, stop, start, delete', load: () => import('./hosts.ts') },
   packages: { summary: 'build the node stack (kubelet, containerd, runc, CNI, images) as versioned packages', load: () => import('./packages.ts') },
   plan: { summary: 'check a ClusterPlan or Cluster before it exists', load: () => import('./plan.ts') },
+  cells: { summary: 'local cells: add NAME [--region R] [--zones a,b,c] starts another meta cluster as a Cell; list', load: () => import('./cells.ts') },
   fleet: { summary: 'every guest and cell of the global cluster: cell, tier, load, health, capacity (-o json)', load: () => import('./fleet.ts') },
 };
 

@@ -13,6 +13,8 @@ import { LeaderElector } from '../controller/leader-election.ts';
 import { ClusterOperator, DEFAULT_WORKERS } from './cluster/operator.ts';
 import { MachineOperator } from './machine/operator.ts';
 import { packageDirectory } from './machine/package-directory.ts';
+import { FleetOperator } from './placement/operator.ts';
+import { TieringController } from './tiering/tiering-controller.ts';
 
 const { values } = parseArgs({
   // --no-leader-elect turns election off (a single replica, or tests).
@@ -27,6 +29,8 @@ const { values } = parseArgs({
     'resync-period': { type: 'string', default: '5m' },
     // Where the Node operator finds package archives (tessera packages build writes them).
     'package-dir': { type: 'string', default: '/var/lib/tessera/packages' },
+    // Placement, Cells and profiles: on in the global cluster, off in a cell (--no-fleet). Tiering always runs.
+    fleet: { type: 'boolean', default: true },
   },
 });
 const resyncPeriodMs = (() => {
@@ -49,6 +53,8 @@ logger.info('serving metrics', { url: metricsServer.url });
 
 let operator: ClusterOperator | undefined;
 let machines: MachineOperator | undefined;
+let tiering: TieringController | undefined;
+let fleet: FleetOperator | undefined;
 const startOperator = async () => {
   operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs });
   await operator.start();
@@ -56,6 +62,19 @@ const startOperator = async () => {
   machines = new MachineOperator({ client, logger, metrics, artifacts: packageDirectory(values['package-dir'] ?? '/var/lib/tessera/packages') });
   await machines.start();
   logger.info('Node operator started');
+  tiering = new TieringController({ client, logger, metrics });
+  await tiering.start();
+  if (values.fleet) {
+    fleet = new FleetOperator({ client, logger, metrics });
+    await fleet.start();
+  }
+  logger.info('fleet controllers started', { placement: values.fleet });
+};
+const stopOperators = async () => {
+  await machines?.stop();
+  await fleet?.stop();
+  await tiering?.stop();
+  await operator?.stop();
 };
 
 let elector: LeaderElector | undefined;
@@ -70,8 +89,7 @@ if (values['leader-elect']) {
     onStartedLeading: startOperator,
     // Losing the Lease means another replica may already reconcile: stop at once.
     onStoppedLeading: async () => {
-      await machines?.stop();
-      await operator?.stop();
+      await stopOperators();
       process.exit(0);
     },
   });
@@ -82,8 +100,7 @@ if (values['leader-elect']) {
 
 const shutdown = async (signal: string) => {
   logger.info('shutting down', { signal });
-  await machines?.stop();
-  await operator?.stop();
+  await stopOperators();
   await elector?.stop();
   await metricsServer.close();
   process.exit(0);

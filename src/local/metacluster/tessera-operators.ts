@@ -16,6 +16,10 @@ import { renderClusterWebhookConfiguration } from '../../operators/admission/web
 import { issueCertificate } from '../../pki/leaf-certificate.ts';
 import type { KeyPairPem } from '../../pki/certificate-authority.ts';
 import { parseDuration } from '../../api/v1alpha1/cluster.ts';
+import { FleetOperator } from '../../operators/placement/operator.ts';
+import { TieringController } from '../../operators/tiering/tiering-controller.ts';
+import { CELL_NAME_ENV, registerGlobalCell, resumeLocalCells, stopLocalCells } from '../cells/local-cells.ts';
+import { resolveHome } from '../home.ts';
 
 const deployDirectory = fileURLToPath(new URL('../../../deploy/', import.meta.url));
 export const operatorUser = 'tessera:cluster-operator';
@@ -63,6 +67,9 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+  // The global cluster is also the Cell "local"; a local cell's own meta cluster is not (TESSERA_CELL_NAME).
+  const isCell = process.env[CELL_NAME_ENV] !== undefined;
+  if (!isCell) await registerGlobalCell(admin);
   // The operator's identity: a client certificate for a user bound to deploy/operator's ClusterRole.
   const role = (await manifests('operator')).find((m) => m.kind === 'ClusterRole');
   if (!role) throw new Error('deploy/operator has no ClusterRole for the operator');
@@ -92,6 +99,14 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const machineLogger = new Logger({ write: (line) => options.log(`machine-operator ${line}`), bindings: { controller: 'machine' } });
   const machines = new MachineOperator({ client: new RestClient(kubeConfig), logger: machineLogger, artifacts: localArtifacts(), fabric: localNodeFabric(), healthCheckPeriodMs: Number(process.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] ?? 30_000) });
   await machines.start();
+  // The fleet beside it: tiering in every meta cluster; placement, cells and profiles in the global one.
+  const fleetLogger = (controller: string) => new Logger({ write: (line) => options.log(`${controller} ${line}`), bindings: { controller } });
+  const tiering = new TieringController({ client: new RestClient(kubeConfig), logger: fleetLogger('tiering') });
+  await tiering.start();
+  const fleet = isCell ? undefined : new FleetOperator({ client: new RestClient(kubeConfig), logger: fleetLogger('placement') });
+  await fleet?.start();
+  // Local cells stopped by `tessera down` come back with the global cluster (in the background: they start on their own).
+  if (!isCell) void resumeLocalCells(resolveHome(), options.log);
 
   // Admission for Cluster networks, served on loopback, called by the API server.
   const serving = await issueCertificate({ ca, commonName: 'tessera-admission', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 365 * 24 * 3600 * 1000 });
@@ -101,6 +116,9 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   options.log(`Cluster operator running as ${operatorUser}; admission webhook on 127.0.0.1:${server.port}`);
   return {
     stop: async () => {
+      if (!isCell) await stopLocalCells(resolveHome(), options.log);
+      await fleet?.stop();
+      await tiering.stop();
       await machines.stop();
       await operator.stop();
       await new Promise((resolve) => server.close(resolve));

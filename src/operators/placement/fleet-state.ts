@@ -62,14 +62,22 @@ export class FleetState {
     };
   }
 
-  /** Keeps the plan's usage in step with a cached Cluster (called from informer handlers). */
+  /**
+   * Keeps the plan's usage in step with a cached Cluster (called from informer handlers). A
+   * Cluster seen without status.cell does not release its place: the event may be older than a
+   * decision just made (a finalizer or profile write racing the placement write), and status.cell
+   * is never cleared once set. Only deletion releases.
+   */
   track(key: string, cluster: Cluster | undefined): string | undefined {
     const previous = this.plan.cellOf(key);
-    const cell = cluster?.status?.cell;
-    const demand = cluster && cell ? this.demandOf(key, cluster) : undefined;
+    if (!cluster) {
+      this.plan.release(key);
+      return previous;
+    }
+    const cell = cluster.status?.cell;
+    const demand = cell ? this.demandOf(key, cluster) : undefined;
     if (cell && demand) this.plan.assign(key, cell, demand.requests);
-    else if (!cell || !cluster) this.plan.release(key);
-    return previous !== cell ? (cell ?? previous) : cell;
+    return cell ?? previous;
   }
 
   setCapacity(capacity: CellCapacity | undefined, name: string): void {

@@ -3,12 +3,12 @@
 // copy's status, as that operator would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { readFile } from 'node:fs/promises';
+import { installFleetCrds } from './crd-installation.ts';
 import { startTestApiServer } from '../../../test/harness/api-server.ts';
 import { eventually } from '../../../test/harness/meta-cluster-cli.ts';
 import { Logger } from '../../controller/logger.ts';
-import { isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
+import { isNotFound, type RestClient } from '../../controller/rest-client.ts';
 import type { Cell } from '../../api/v1alpha1/cell.ts';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import type { ClusterProfile } from '../../api/v1alpha1/cluster-profile.ts';
@@ -18,20 +18,6 @@ import { cellPath } from './cell-controller.ts';
 import { APPLIED_PROFILE_ANNOTATION } from './profile.ts';
 import { profilePath } from './profile-controller.ts';
 
-async function installCrds(client: RestClient): Promise<void> {
-  const directory = new URL('../../../deploy/crds/', import.meta.url);
-  for (const file of (await readdir(directory)).filter((name) => name.endsWith('.yaml'))) {
-    for (const document of parseAllDocuments(await readFile(new URL(file, directory), 'utf8'))) {
-      const crd = document.toJSON() as { metadata: { name: string } };
-      const path = resourcePath({ group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: crd.metadata.name });
-      await client.apply(path, crd, 'test', true);
-      await eventually(`CRD ${crd.metadata.name} established`, async () => {
-        const live = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
-        return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-      });
-    }
-  }
-}
 
 const cell = (name: string, spec: Partial<Cell['spec']> = {}) => ({
   apiVersion: 'tessera.dev/v1alpha1',
@@ -49,7 +35,7 @@ const writes = (client: RestClient) => ['POST', 'PUT', 'PATCH', 'DELETE'].reduce
 
 test('the fleet operator places, spreads, refuses, copies to a remote cell and back, and deletes through it', async () => {
   const [global, remote] = await Promise.all([startTestApiServer(), startTestApiServer()]);
-  await Promise.all([installCrds(global.client), installCrds(remote.client)]);
+  await Promise.all([installFleetCrds(global.client), installFleetCrds(remote.client)]);
   const logger = new Logger({ write: () => {} });
   const operator = new FleetOperator({ client: global.client, logger, cellResyncMs: 60_000 });
   await operator.start();

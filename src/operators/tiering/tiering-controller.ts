@@ -140,14 +140,14 @@ export class TieringController {
       ...(decision.belowSince !== undefined ? { belowSince: formatConditionTime(decision.belowSince) } : {}),
       transitions: decision.transitions.map((at) => formatConditionTime(at)),
     };
-    // A converged guest is not rewritten every scrape: only a decision, a 5% move of the score,
-    // or a report older than five intervals is written.
+    // A converged guest is not rewritten every scrape: only a decision, a move of the score by more
+    // than a fifth, or a report older than ten intervals (5 minutes by default) is written.
     const previousScore = previousLoad?.score ?? -1;
-    const stale = previousLoad?.observedAt === undefined || now - Date.parse(previousLoad.observedAt) >= 5 * interval;
+    const stale = previousLoad?.observedAt === undefined || now - Date.parse(previousLoad.observedAt) >= 10 * interval;
     const sameDecision = cluster.status?.tier === decision.tier && previousLoad?.recommendedTier === load.recommendedTier && previousLoad?.aboveSince === load.aboveSince && previousLoad?.belowSince === load.belowSince && (previousLoad?.transitions ?? []).join() === (load.transitions ?? []).join();
     const conditions = setCondition(ownConditions(cluster), { type: TieringCondition.Tiered, status: 'True', reason: decision.reason, message: decision.message }, cluster.metadata.generation, now);
     const conditionSame = ownConditions(cluster)[0]?.reason === decision.reason;
-    if (!stale && sameDecision && conditionSame && Math.abs(score - previousScore) <= 0.05 * Math.max(previousScore, 1)) return { requeueAfter: interval };
+    if (!stale && sameDecision && conditionSame && Math.abs(score - previousScore) <= 0.2 * Math.max(previousScore, 1)) return { requeueAfter: interval };
     await this.write(cluster, { tier: decision.tier, load, conditions });
     const target = { apiVersion: clusterResource.apiVersion, kind: 'Cluster', name: cluster.metadata.name, namespace, uid: cluster.metadata.uid ?? '' };
     if (decision.changed && cluster.status?.tier !== undefined) this.events.normal(target, 'TierChanged', decision.message);
