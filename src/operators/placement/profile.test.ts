@@ -17,10 +17,10 @@ const cluster = (spec: Partial<Cluster['spec']>, applied?: unknown): Pick<Cluste
 });
 
 test('a Cluster\'s own fields beat its profile\'s, nested objects merge field by field', () => {
-  const template = { mode: 'Minimal', tier: 'XS', certificates: { validity: '24h', renewBefore: '8h' } };
-  const result = effectiveClusterSpec(cluster({ mode: 'Standard', certificates: { validity: '48h' } }, { name: 'ci', generation: 1, template }));
+  const template = { mode: 'Standard', tier: 'XS', certificates: { validity: '24h', renewBefore: '8h' } };
+  const result = effectiveClusterSpec(cluster({ mode: 'Minimal', certificates: { validity: '48h' } }, { name: 'ci', generation: 1, template }));
   assert.ok(result.ready);
-  assert.equal(result.spec.mode, 'Standard');
+  assert.equal(result.spec.mode, 'Minimal');
   assert.equal(result.spec.tier, 'XS');
   assert.deepEqual(result.spec.certificates, { validity: '48h', renewBefore: '8h' });
 });
@@ -60,4 +60,23 @@ test('a template is checked against the Cluster schema, naming the field', () =>
   const problems = checkProfileTemplate({ mode: 'Tiny', colour: 'red' });
   assert.ok(problems.some((p) => p.startsWith('spec.template.colour is not a Cluster spec field')), problems.join('\n'));
   assert.ok(problems.some((p) => p.startsWith('spec.template.mode:')), problems.join('\n'));
+});
+
+test('fields the API server filled with their defaults do not hide the profile\'s values', () => {
+  // What the server stores for a Cluster that named only version, profile and placement.
+  const stored = cluster({
+    mode: 'Standard',
+    paused: false,
+    clusterType: 'Managed',
+    network: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodeCIDRMaskSize: 24, proxyMode: 'iptables', plugin: 'none', clusterDomain: 'cluster.local' },
+    certificates: { validity: '8760h', renewBefore: '720h', caValidity: '87600h' },
+    placement: { region: 'local' },
+  }, { name: 'ci', generation: 1, template: { mode: 'Minimal', certificates: { validity: '24h', renewBefore: '8h' }, network: { podCIDR: '10.50.0.0/16' } } });
+  const result = effectiveClusterSpec(stored);
+  assert.ok(result.ready);
+  assert.equal(result.spec.mode, 'Minimal');
+  assert.deepEqual(result.spec.certificates, { validity: '24h', renewBefore: '8h' });
+  assert.equal(result.spec.network?.podCIDR, '10.50.0.0/16');
+  assert.deepEqual(result.spec.placement, { region: 'local' });
+  assert.equal(result.spec.version, '1.37.2');
 });

@@ -3,7 +3,7 @@
 // Cluster itself (annotation tessera.dev/applied-profile, written by the profile controller), so
 // a profile change reaches a running guest only when the profile's updatePolicy is Rollout, and
 // the effective spec is a function of the Cluster object alone.
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ClusterSpecSchema, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import type { ClusterProfile } from '../../api/v1alpha1/cluster-profile.ts';
@@ -44,6 +44,32 @@ export function mergeUnder(template: Record<string, unknown>, own: Record<string
   return merged;
 }
 
+/**
+ * `value` without the fields that equal their schema default. The API server fills defaults into
+ * every Cluster it stores (mode Standard, certificate lifetimes, network ranges), so a field at
+ * its default cannot be told from one the user left out; it must not hide the profile's value.
+ * (The cost: a user who writes the default explicitly still gets the profile's value.)
+ */
+export function withoutSchemaDefaults(value: unknown, schema: TSchema): unknown {
+  if (!isPlainObject(value)) return value;
+  const properties = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (!properties) return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    const childSchema = properties[key];
+    if (!childSchema) {
+      result[key] = child;
+      continue;
+    }
+    const stripped = withoutSchemaDefaults(child, childSchema);
+    const defaultValue = (childSchema as { default?: unknown }).default;
+    const isDefault = defaultValue !== undefined && sameJson(stripped, defaultValue);
+    const emptyObject = isPlainObject(stripped) && Object.keys(stripped).length === 0 && isPlainObject(child) && Object.keys(child).length > 0;
+    if (!isDefault && !emptyObject) result[key] = stripped;
+  }
+  return result;
+}
+
 export function readAppliedProfile(cluster: Pick<Cluster, 'metadata'>): AppliedProfile | undefined {
   const text = cluster.metadata.annotations?.[APPLIED_PROFILE_ANNOTATION];
   if (!text) return undefined;
@@ -69,7 +95,8 @@ export function effectiveClusterSpec(cluster: Pick<Cluster, 'metadata' | 'spec'>
   if (!applied || applied.name !== profile) {
     return { ready: false, reason: 'ProfileNotApplied', message: `waiting for ClusterProfile ${profile} to be applied (create it if it does not exist: kubectl get clusterprofiles)` };
   }
-  return { ready: true, spec: mergeUnder(applied.template, cluster.spec as Record<string, unknown>) as ClusterSpec };
+  const own = withoutSchemaDefaults(cluster.spec, ClusterSpecSchema) as Record<string, unknown>;
+  return { ready: true, spec: mergeUnder(applied.template, own) as ClusterSpec };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
