@@ -49,6 +49,9 @@ export class PlacementReconciler {
     }
 
     if (cellName === undefined) {
+      // Our own decision, written but not yet back through the watch: deciding again on the stale
+      // cache could place the guest twice. Its update event brings the next pass.
+      if (state.plan.cellOf(key) !== undefined) return { requeueAfter: 1000 };
       // Decide only once every Cell's capacity is known, or a guest would be refused for a cell not yet read.
       if (state.caches.cells.list().some((cell) => !state.capacities.has(cell.metadata.name))) return { requeueAfter: 500 };
       const demand = state.demandOf(key, cluster);
