@@ -54,7 +54,8 @@ export const CGROUP_PROBE = "awk -F: '$2 == \"memory\" { print $3 }' /proc/self/
 
 /** Waits up to `seconds` for a command to succeed. */
 function waitFor(what: string, command: string, seconds: number): string {
-  return `i=0; until ${command} >/dev/null 2>&1; do i=$((i+1)); [ $i -lt ${seconds * 10} ] || { echo "${what} not healthy after ${seconds} s" >&2; exit 1; }; sleep 0.1; done`;
+  // On failure the service's last log lines go with the error, so the caller sees why.
+  return `i=0; until ${command} >/dev/null 2>&1; do i=$((i+1)); [ $i -lt ${seconds * 10} ] || { echo "${what} not healthy after ${seconds} s; last log lines:" >&2; tail -n 3 /var/log/${what}.log >&2 2>/dev/null; exit 1; }; sleep 0.1; done`;
 }
 
 export function installSteps(artifact: PackageArtifact): JoinStep[] {
@@ -80,6 +81,9 @@ export function containerdStep(sandboxImage: string): JoinStep {
       renderFileScript('/etc/containerd/config.toml', renderContainerdConfig({ sandboxImage })),
       renderServiceScript('containerd', containerdCommand(), CONTAINERD_ENVIRONMENT),
       waitFor('containerd', `${ctr} version`, 30),
+      // `ctr version` answers even when the CRI plugin failed to load (e.g. the kernel's inotify
+      // instances are used up): the kubelet could never talk to it, so say why now.
+      `if ! ${CRI_SERVING.replace('{ctr}', ctr)}; then echo "containerd's CRI plugin is not serving: $(grep 'failed to load plugin' /var/log/containerd.log | tail -1)" >&2; exit 1; fi`,
     ].join('\n'),
   };
 }
@@ -97,6 +101,9 @@ export function kubeletStep(parameters: Omit<JoinParameters, 'sandboxImage' | 'p
     ].join('\n'),
   };
 }
+
+/** Succeeds when containerd's CRI plugin loaded (`{ctr}` stands for the ctr command line). */
+export const CRI_SERVING = "{ctr} plugins ls 2>/dev/null | awk '$1 == \"io.containerd.grpc.v1\" && $2 == \"cri\" { print $NF }' | grep -qx ok";
 
 /** Succeeds when the kubelet's /healthz answers on the host (busybox wget or curl). */
 export const KUBELET_HEALTHY = 'wget -q -O- http://127.0.0.1:10248/healthz || curl -fsS http://127.0.0.1:10248/healthz';

@@ -139,7 +139,13 @@ export type MachineStatus = Static<typeof MachineStatusSchema>;
 export const MachineSchema = Type.Object({
   apiVersion: Type.Literal('tessera.dev/v1alpha1'),
   kind: Type.Literal('Machine'),
-  metadata: Type.Intersect([fleetObjectMeta, Type.Object({ namespace: Type.Optional(Type.String()) })]),
+  metadata: Type.Intersect([
+    fleetObjectMeta,
+    Type.Object({
+      namespace: Type.Optional(Type.String()),
+      ownerReferences: Type.Optional(Type.Array(Type.Object({ apiVersion: Type.String(), kind: Type.String(), name: Type.String(), uid: Type.String(), controller: Type.Optional(Type.Boolean()), blockOwnerDeletion: Type.Optional(Type.Boolean()) }))),
+    }),
+  ]),
   spec: MachineSpecSchema,
   status: Type.Optional(MachineStatusSchema),
 });

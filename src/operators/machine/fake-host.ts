@@ -1,7 +1,7 @@
 // Fakes for the Node operator's unit tests: a host that answers the operator's scripts from an
 // in-memory state (and records every command), a guest with Nodes, and a meta cluster. Scripts
 // are recognised by what they write, so the tests exercise the real rendered steps.
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import type { ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
 import type { Machine, MachineStatus } from '../../api/v1alpha1/machine.ts';
@@ -21,6 +21,7 @@ export class FakeHost {
   packages = new Map<string, string>();
   services = { containerd: 'missing', kubelet: 'missing' };
   kubeletJoined = false;
+  criServing = true;
   images = new Set<string>();
   failInstallOf: string | undefined;
   commands: string[] = [];
@@ -47,6 +48,7 @@ export class FakeHost {
       `service.kubelet=${this.services.kubelet}`,
       `kubelet.healthy=${this.services.kubelet === 'run' ? 'yes' : 'no'}`,
       `kubelet.joined=${this.kubeletJoined ? 'yes' : 'no'}`,
+      `cri=${this.services.containerd === 'run' && this.criServing ? 'ok' : 'no'}`,
       ...[...this.images].map((image) => `image=${image}`),
     ].join('\n');
   }
@@ -134,6 +136,19 @@ export class FakeGuest implements GuestApi {
     this.deleted.push(name);
     this.nodes.delete(name);
   }
+  pods: V1Pod[] = [];
+  /** Pods whose eviction a PodDisruptionBudget refuses. */
+  protectedPods = new Set<string>();
+  evictions: string[] = [];
+  async podsOnNode(name: string): Promise<V1Pod[]> {
+    return this.pods.filter((pod) => pod.spec?.nodeName === name);
+  }
+  async evictPod(namespace: string, name: string): Promise<'evicted' | 'blocked'> {
+    if (this.protectedPods.has(`${namespace}/${name}`)) return 'blocked';
+    this.evictions.push(`${namespace}/${name}`);
+    this.pods = this.pods.filter((pod) => !(pod.metadata?.namespace === namespace && pod.metadata?.name === name));
+    return 'evicted';
+  }
   async applyObjects(objects: readonly object[]): Promise<void> {
     this.applied.push(...objects);
   }
@@ -188,6 +203,13 @@ export class FakeMeta implements MetaApi {
     this.statusWrites++;
     this.machines.set(key, { ...current, status: structuredClone(status) });
     return true;
+  }
+  owners: string[] = [];
+  async setOwner(machine: Machine, cluster: Cluster): Promise<void> {
+    this.owners.push(`${machine.metadata.name}->${cluster.metadata.name}`);
+    const key = `${machine.metadata.namespace}/${machine.metadata.name}`;
+    const current = this.machines.get(key);
+    if (current) this.machines.set(key, { ...current, metadata: { ...current.metadata, ownerReferences: [{ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name: cluster.metadata.name, uid: cluster.metadata.uid ?? '' }] } });
   }
   async addFinalizer(machine: Machine): Promise<Machine> {
     return machine;

@@ -1,10 +1,10 @@
 // The Node operator's view of a guest: its admin kubeconfig (the Secret the Cluster operator
 // writes) turned into the few calls the Machine steps make. Clients are cached per Secret
 // version so a pass costs no new TLS handshakes.
-import type { V1Node, V1Secret } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { RestClient, isNotFound, resourcePath } from '../../controller/rest-client.ts';
+import { ApiError, RestClient, isNotFound, resourcePath } from '../../controller/rest-client.ts';
 import { parseKubeconfig } from '../../pki/kubeconfig.ts';
 import { BOOTSTRAP_TOKEN_SECRET_TYPE, newestValidBootstrapToken, parseBootstrapTokenSecret, bootstrapTokenString } from '../cluster/guest/bootstrap-token.ts';
 import type { GuestApi, GuestConnector } from './machine-pass.ts';
@@ -51,6 +51,17 @@ export function guestApiFromKubeconfig(text: string): GuestApi {
       const metadata = { ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.annotations ? { annotations: patch.annotations } : {}) };
       const spec = { ...(patch.taints ? { taints: patch.taints } : {}), ...(patch.unschedulable !== undefined ? { unschedulable: patch.unschedulable } : {}) };
       await client.patch(nodePath(name), { ...(Object.keys(metadata).length > 0 ? { metadata } : {}), ...(Object.keys(spec).length > 0 ? { spec } : {}) }, 'merge');
+    },
+    podsOnNode: async (name) => (await client.get<{ items: V1Pod[] }>('/api/v1/pods', { fieldSelector: `spec.nodeName=${name}` })).items,
+    evictPod: async (namespace, name) => {
+      try {
+        await client.create(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/eviction`, { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } });
+        return 'evicted';
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 429) return 'blocked';
+        if (isNotFound(error)) return 'evicted';
+        throw error;
+      }
     },
     applyObjects: async (objects) => {
       for (const object of objects as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }[]) {

@@ -1,7 +1,7 @@
 // One SSH command that reads what the host has: its name and address, its cgroup, the packages
 // Tessera recorded under /var/lib/tessera/packages, whether the services run and the kubelet
 // answers. The operator converges from this, never from what it believes it did before.
-import { CGROUP_PROBE, KUBELET_HEALTHY } from '../../node/join-steps.ts';
+import { CGROUP_PROBE, CRI_SERVING, KUBELET_HEALTHY } from '../../node/join-steps.ts';
 import { CONTAINERD_SOCKET, HOST_STATE_DIR, INSTALL_ROOT } from '../../node/catalogue.ts';
 import type { InstalledPackage } from '../../api/v1alpha1/machine.ts';
 
@@ -17,6 +17,8 @@ export type HostProbe = {
   kubeletHealthy: boolean;
   /** The kubelet holds a client certificate (it has joined once). */
   kubeletJoined: boolean;
+  /** containerd's CRI plugin loaded (what the kubelet talks to). */
+  criServing: boolean;
   /** Image references in containerd's k8s.io namespace (empty while containerd is down). */
   images: string[];
 };
@@ -30,12 +32,13 @@ export const PROBE_SCRIPT = [
   // A busy kubelet may miss one answer: only three misses in a row count as not healthy.
   `ok=no; if [ -L /etc/service/kubelet ]; then for i in 1 2 3; do if timeout 3 sh -c '${KUBELET_HEALTHY}' >/dev/null 2>&1; then ok=yes; break; fi; sleep 1; done; fi; echo kubelet.healthy=$ok`,
   'if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet.joined=yes; else echo kubelet.joined=no; fi',
+  `if ${CRI_SERVING.replace('{ctr}', `${INSTALL_ROOT}/containerd/current/bin/ctr --address ${CONTAINERD_SOCKET}`)}; then echo cri=ok; else echo cri=no; fi`,
   `${INSTALL_ROOT}/containerd/current/bin/ctr --address ${CONTAINERD_SOCKET} -n k8s.io images ls -q 2>/dev/null | sed 's/^/image=/'`,
   'true',
 ].join('\n');
 
 export function parseProbe(output: string): HostProbe {
-  const probe: HostProbe = { hostname: '', nodeIP: '', cgroup: '', packages: [], services: { containerd: 'missing', kubelet: 'missing' }, kubeletHealthy: false, kubeletJoined: false, images: [] };
+  const probe: HostProbe = { hostname: '', nodeIP: '', cgroup: '', packages: [], services: { containerd: 'missing', kubelet: 'missing' }, kubeletHealthy: false, kubeletJoined: false, criServing: false, images: [] };
   const service = (value: string): ServiceState => (value === 'run' ? 'run' : value === 'missing' ? 'missing' : 'down');
   for (const line of output.split('\n')) {
     const at = line.indexOf('=');
@@ -57,6 +60,7 @@ export function parseProbe(output: string): HostProbe {
     else if (key === 'kubelet.healthy') probe.kubeletHealthy = value === 'yes';
     else if (key === 'kubelet.joined') probe.kubeletJoined = value === 'yes';
     else if (key === 'image') probe.images.push(value);
+    else if (key === 'cri') probe.criServing = value === 'ok';
   }
   probe.packages.sort((a, b) => a.name.localeCompare(b.name));
   return probe;

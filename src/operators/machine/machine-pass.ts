@@ -1,7 +1,7 @@
 // What one reconcile pass of a Machine works with: the objects read once at its start, the I/O
 // it may use (all from the reconciler's options, so tests pass fakes), and what the components
 // found out. Components read earlier components' findings from here and add their own.
-import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import type { ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
 import type { Machine, MachineStatus } from '../../api/v1alpha1/machine.ts';
@@ -24,6 +24,8 @@ export type MetaApi = {
   /** Writes status when it differs from `machine.status`; returns whether it wrote. */
   writeStatus(machine: Machine, status: MachineStatus): Promise<boolean>;
   addFinalizer(machine: Machine): Promise<Machine>;
+  /** Makes the Cluster the Machine's owner, so deleting the Cluster deletes (and cleans) its Machines. */
+  setOwner(machine: Machine, cluster: Cluster): Promise<void>;
   removeFinalizer(machine: Machine): Promise<void>;
 };
 
@@ -38,6 +40,10 @@ export type GuestApi = {
   bootstrapToken(now: Date): Promise<string | undefined>;
   patchNode(name: string, patch: { labels?: Record<string, string | null>; annotations?: Record<string, string>; taints?: V1Taint[]; unschedulable?: boolean }): Promise<void>;
   deleteNode(name: string): Promise<void>;
+  /** Pods bound to the Node. */
+  podsOnNode(name: string): Promise<V1Pod[]>;
+  /** Asks the Eviction API to evict a pod: 'blocked' when a PodDisruptionBudget refuses (429). */
+  evictPod(namespace: string, name: string): Promise<'evicted' | 'blocked'>;
   /** Server-side applies objects into the guest (e.g. the fabric's `kubernetes` endpoints). */
   applyObjects(objects: readonly object[]): Promise<void>;
 };
@@ -72,6 +78,8 @@ export type MachineReconcilerOptions = {
   logger: Logger;
   now?: () => Date;
   remediation?: RemediationSettings;
+  /** How long a drain may wait for evictions before the Machine says why it waits; default 10 minutes. */
+  drainTimeoutMs?: number;
   /** How often a converged Machine's host and Node are looked at again; default 30 s. */
   healthCheckPeriodMs?: number;
 };

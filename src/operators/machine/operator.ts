@@ -86,6 +86,11 @@ export class MachineOperator {
         }
       },
       writeStatus: async (machine, status) => (await applyStatus(client, { path: machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), apiVersion: machineResource.apiVersion, kind: 'Machine', current: machine, status, fieldManager: MACHINE_FIELD_MANAGER })).written,
+      setOwner: async (machine, cluster) => {
+        const owner = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name: cluster.metadata.name, uid: cluster.metadata.uid ?? '', blockOwnerDeletion: false };
+        const others = (machine.metadata.ownerReferences ?? []).filter((reference) => !(reference.kind === 'Cluster' && reference.apiVersion === owner.apiVersion));
+        await client.patch(machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), { metadata: { ownerReferences: [...others, owner] } }, 'merge');
+      },
       addFinalizer: (machine) => addFinalizer(client, machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), machine, MACHINE_FINALIZER),
       removeFinalizer: async (machine) => {
         await removeFinalizer(client, machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), machine, MACHINE_FINALIZER);

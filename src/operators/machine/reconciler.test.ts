@@ -165,3 +165,49 @@ test('deleting a Machine whose host key never matched releases it without loggin
   assert.equal(connect.connections, connections);
   assert.deepEqual(meta.finalizerRemoved, ['w1']);
 });
+
+test('deletion drains the Node through the Eviction API, skipping DaemonSet pods, and waits on a PodDisruptionBudget without forcing', async () => {
+  const { reconciler, meta, host, guest } = setup();
+  await reconciler.reconcile('default/w1');
+  await reconciler.reconcile('default/w1');
+  const pod = (name: string, owner?: string) => ({ metadata: { name, namespace: 'default', ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: owner, name: 'x', uid: 'u' }] } : {}) }, spec: { nodeName: 'w1', containers: [] }, status: { phase: 'Running' } });
+  guest.pods = [pod('web-1', 'ReplicaSet'), pod('db-0', 'StatefulSet'), pod('kube-proxy-abc', 'DaemonSet')];
+  guest.protectedPods.add('default/db-0');
+  const machine = meta.machines.get('default/w1') as Machine;
+  meta.machines.set('default/w1', { ...machine, metadata: { ...machine.metadata, deletionTimestamp: '2026-12-06T12:00:00Z' } });
+  const waiting = await reconciler.reconcile('default/w1');
+  assert.equal(waiting.requeueAfter, 5_000);
+  assert.deepEqual(guest.evictions, ['default/web-1']);
+  assert.equal(guest.nodes.get('w1')?.spec?.unschedulable, true, 'cordoned first');
+  assert.deepEqual(guest.deleted, [], 'the Node stays while a pod is protected');
+  assert.equal(host('w1').changes.some((script) => script.includes('rm -rf /opt/tessera')), false, 'the host is not touched while draining');
+  assert.match(meta.machines.get('default/w1')?.status?.lastOperation?.error ?? '', /draining w1: evictions refused by a PodDisruptionBudget: default\/db-0/);
+  guest.protectedPods.clear();
+  await reconciler.reconcile('default/w1');
+  assert.deepEqual(guest.evictions, ['default/web-1', 'default/db-0']);
+  assert.deepEqual(guest.deleted, [], 'evicted pods are waited for');
+  await reconciler.reconcile('default/w1');
+  assert.deepEqual(guest.deleted, ['w1']);
+  assert.deepEqual(meta.finalizerRemoved, ['w1']);
+  assert.ok(guest.pods.some((entry) => entry.metadata?.name === 'kube-proxy-abc'), 'DaemonSet pods are not evicted');
+});
+
+test('a Machine is owned by its Cluster, so deleting the Cluster deletes (and cleans) its Machines', async () => {
+  const { reconciler, meta } = setup();
+  await reconciler.reconcile('default/w1');
+  assert.deepEqual(meta.owners, ['w1->shop']);
+  await reconciler.reconcile('default/w1');
+  assert.deepEqual(meta.owners, ['w1->shop'], 'set once');
+});
+
+test('a containerd whose CRI plugin did not load is restarted before the kubelet is started against it', async () => {
+  const { reconciler, host } = setup();
+  await reconciler.reconcile('default/w1');
+  const fresh = host('w1');
+  fresh.criServing = false;
+  fresh.services.kubelet = 'missing';
+  fresh.kubeletJoined = false;
+  fresh.commands = [];
+  await reconciler.reconcile('default/w1');
+  assert.ok(fresh.changes.some((script) => script.includes('sv restart /etc/service/containerd')), 'containerd restarted');
+});

@@ -10,11 +10,13 @@ import { splitObjectKey } from '../../controller/informer.ts';
 import { MACHINE_STEPS } from './components.ts';
 import { CLEANUP_SCRIPT } from './components/host-cleanup.ts';
 import { mustRun } from './host-access.ts';
+import { podName, podsToEvict } from './drain.ts';
 import type { MachinePass, MachineReconcilerOptions } from './machine-pass.ts';
 import { MachineCondition, MachineReason, READY_INPUTS } from './status.ts';
 
 export const MACHINE_FINALIZER = 'tessera.dev/machine-cleanup';
 export const DEFAULT_HEALTH_CHECK_PERIOD_MS = 30_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10 * 60_000;
 
 export class MachineReconciler {
   private readonly options: MachineReconcilerOptions;
@@ -36,6 +38,7 @@ export class MachineReconciler {
     if (!machine.metadata.finalizers?.includes(MACHINE_FINALIZER)) machine = await this.options.meta.addFinalizer(machine);
     const namespace = machine.metadata.namespace ?? splitObjectKey(key).namespace ?? 'default';
     const pass: MachinePass = { machine, namespace, cluster: await this.options.meta.getCluster(namespace, machine.spec.clusterName), now: this.now(), conditions: new Map(), status: structuredClone(machine.status ?? {}) };
+    if (pass.cluster?.metadata.uid && !machine.metadata.ownerReferences?.some((owner) => owner.uid === pass.cluster?.metadata.uid)) await this.options.meta.setOwner(machine, pass.cluster);
     let failure: unknown;
     try {
       for (const step of MACHINE_STEPS) {
@@ -73,7 +76,12 @@ export class MachineReconciler {
     const status: MachineStatus = structuredClone(machine.status ?? {});
     status.phase = 'Deleting';
     try {
-      await this.removeNode(machine, namespace);
+      const waiting = await this.drainAndRemoveNode(machine, namespace, now);
+      if (waiting) {
+        status.lastOperation = { type: 'Drain', description: waiting, state: 'Failed', time: machine.status?.lastOperation?.type === 'Drain' ? machine.status.lastOperation.time : now.toISOString().replace(/\.\d{3}Z$/, 'Z'), error: waiting };
+        await this.options.meta.writeStatus(machine, status);
+        return { requeueAfter: 5_000 };
+      }
       // A host whose key was never verified had nothing run on it: there is nothing to clean,
       // and logging in to a host that presents another key is exactly what must not happen.
       if (machine.status?.hostKeyFingerprint) await this.cleanHost(machine, namespace);
@@ -94,20 +102,36 @@ export class MachineReconciler {
     return {};
   }
 
-  private async removeNode(machine: Machine, namespace: string): Promise<void> {
+  /**
+   * Cordons the Node, evicts its pods (PodDisruptionBudgets respected, never forced) and deletes
+   * it. Returns why it still waits, or undefined when the Node is gone.
+   */
+  private async drainAndRemoveNode(machine: Machine, namespace: string, now: Date): Promise<string | undefined> {
     const nodeName = machine.status?.nodeName;
-    if (!nodeName) return;
+    if (!nodeName) return undefined;
     const cluster = await this.options.meta.getCluster(namespace, machine.spec.clusterName);
     // A Cluster being deleted takes its guest with it: there is no Node to take out.
-    if (!cluster || cluster.metadata.deletionTimestamp) return;
+    if (!cluster || cluster.metadata.deletionTimestamp) return undefined;
     const guest = await this.options.guests(cluster);
-    if (!guest) return;
+    if (!guest) return undefined;
     const node = await guest.getNode(nodeName);
-    if (!node) return;
-    // Cordon first so nothing new lands while the host is taken apart. Draining (evictions
-    // respecting PodDisruptionBudgets) is not implemented yet: see docs/machines.md.
-    await guest.patchNode(nodeName, { unschedulable: true });
+    if (!node) return undefined;
+    if (!node.spec?.unschedulable) await guest.patchNode(nodeName, { unschedulable: true });
+    const left = podsToEvict(await guest.podsOnNode(nodeName));
+    const blocked: string[] = [];
+    for (const pod of left) {
+      if (pod.metadata?.deletionTimestamp) continue;
+      if ((await guest.evictPod(pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? '')) === 'blocked') blocked.push(podName(pod));
+    }
+    if (left.length > 0) {
+      const since = machine.status?.lastOperation?.type === 'Drain' ? new Date(machine.status.lastOperation.time) : now;
+      const overdue = now.getTime() - since.getTime() > (this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+      const why = blocked.length > 0 ? `evictions refused by a PodDisruptionBudget: ${blocked.join(', ')}` : `waiting for ${left.length} evicted pod(s) to terminate: ${left.map(podName).join(', ')}`;
+      if (overdue) this.options.events.warning(machine, 'DrainTimeout', `draining ${nodeName} since ${since.toISOString()}: ${why}; pods are never deleted by force: resolve the budget or delete them yourself`);
+      return `draining ${nodeName}: ${why}`;
+    }
     await guest.deleteNode(nodeName);
+    return undefined;
   }
 
   private async cleanHost(machine: Machine, namespace: string): Promise<void> {

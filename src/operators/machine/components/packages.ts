@@ -55,7 +55,9 @@ export async function installPackages(pass: MachinePass, options: MachineReconci
     const runtimeChanged = missing.some((definition) => RUNTIME_PACKAGES.has(definition.name));
     const sandbox = wanted.find((definition) => definition.name === 'pause');
     const sandboxImage = sandbox?.activation.kind === 'containerd-images' ? sandbox.activation.images[0]?.reference : undefined;
-    if (sandboxImage && (runtimeChanged || probe.services.containerd !== 'run')) {
+    if (sandboxImage && (runtimeChanged || probe.services.containerd !== 'run' || !probe.criServing)) {
+      // A running containerd whose CRI plugin failed to load starts it again on restart.
+      if (probe.services.containerd === 'run' && !probe.criServing && !runtimeChanged) await mustRun(host, 'restart containerd', 'sv restart /etc/service/containerd >/dev/null', 60);
       const step = containerdStep(sandboxImage);
       await mustRun(host, step.name, step.script, 120);
     }

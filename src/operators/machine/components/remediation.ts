@@ -18,6 +18,7 @@ export function hostFault(pass: MachinePass, notReadyGraceMs: number): string | 
   const { probe } = pass;
   if (!probe) return undefined;
   if (probe.services.containerd !== 'run') return `containerd service is ${probe.services.containerd}`;
+  if (!probe.criServing) return 'containerd\'s CRI plugin is not serving';
   if (probe.services.kubelet !== 'run') return `kubelet service is ${probe.services.kubelet}`;
   if (!probe.kubeletHealthy) return 'the kubelet does not answer /healthz';
   const readiness = nodeReadiness(pass.node);
