@@ -116,7 +116,9 @@ test('a stopped kubelet is restarted by the operator, with an Event and Remediat
 test('a Machine whose spec.ssh.hostKey is another host\'s key runs nothing on the host', { timeout: 120_000 }, async () => {
   const m1 = await host('m1');
   const m2 = await host('m2');
-  const before = await onHost('m2', 'ls -la --time-style=+%s /var/lib/tessera/packages /root; ls /tmp');
+  // What the operator writes (host-local paths; /tmp and /root show the box below the host's disk).
+  const listing = 'ls -la --time-style=+%s /var/lib/tessera /var/lib/tessera/packages /opt/tessera /etc/kubernetes /etc/sv /etc/service 2>&1; md5sum /var/lib/tessera/packages/*.json /etc/kubernetes/*.conf';
+  const before = await onHost('m2', listing);
   await meta.apply(`apiVersion: tessera.dev/v1alpha1
 kind: Machine
 metadata:
@@ -136,7 +138,7 @@ spec:
   }, 60_000, 1_000);
   assert.equal(refused.status?.phase, 'Failed');
   assert.match(condition(refused, 'HostKeyVerified')?.message ?? '', /expected SHA256:\S+ \(spec.ssh.hostKey\), the host presented SHA256:\S+/);
-  assert.equal(await onHost('m2', 'ls -la --time-style=+%s /var/lib/tessera/packages /root; ls /tmp'), before, 'nothing changed on the host');
+  assert.equal(await onHost('m2', listing), before, 'nothing changed on the host');
   const nodes = await guestJson<List<Node>>('get', 'nodes');
   assert.equal(nodes.items.some((node) => node.metadata.name === 'impostor'), false);
   await meta.kubectl('delete', 'machine', 'impostor', '--wait=false');
