@@ -98,6 +98,50 @@ spec:
   process.stderr.write(`machines: both Machines Ready ${joinSeconds.toFixed(1)} s after they were applied\n`);
 });
 
+test('on the operator\'s Nodes a 2-replica demo spreads over both hosts, logs and exec work, and a Service answers by its DNS name', { timeout: 240_000 }, async () => {
+  const manifest = join(meta.home, 'demo.json');
+  const labels = { app: 'demo' };
+  await writeFile(manifest, JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'demo', namespace: 'default' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } }] } },
+              containers: [{ name: 'demo', image: 'tessera.dev/demo:1.0', imagePullPolicy: 'IfNotPresent', ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 2 } }],
+            },
+          },
+        },
+      },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'demo', namespace: 'default' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+    ],
+  }));
+  await meta.kubectl('--kubeconfig', guestKubeconfig, 'apply', '-f', manifest);
+  type Pod = { metadata: { name: string }; spec: { nodeName?: string }; status: { conditions?: Condition[] } };
+  const pods = await eventually('both demo pods are Ready', async () => {
+    const list = await guestJson<List<Pod>>('get', 'pods', '-l', 'app=demo');
+    return list.items.length === 2 && list.items.every((pod) => isReady(pod.status.conditions)) ? list.items : undefined;
+  }, 180_000, 1_000);
+  assert.deepEqual(pods.map((pod) => pod.spec.nodeName).sort(), HOSTS, 'one pod per host');
+  const [first] = pods;
+  assert.ok(first);
+  assert.match(await meta.kubectl('--kubeconfig', guestKubeconfig, 'logs', first.metadata.name), new RegExp(`serving ${first.metadata.name}`));
+  assert.equal((await meta.kubectl('--kubeconfig', guestKubeconfig, 'exec', first.metadata.name, '--', 'cat', '/etc/hostname')).trim(), first.metadata.name);
+  const names = new Set(pods.map((pod) => pod.metadata.name));
+  await eventually('demo.default.svc.cluster.local answers', async () => {
+    const out = await meta.kubectl('--kubeconfig', guestKubeconfig, 'exec', first.metadata.name, '--', 'timeout', '10', 'wget', '-q', '-O-', 'http://demo.default.svc.cluster.local/').catch(() => '');
+    return names.has(out.trim());
+  }, 120_000, 2_000);
+});
+
 test('a stopped kubelet is restarted by the operator, with an Event and Remediating on the Machine', { timeout: 180_000 }, async () => {
   // runit restarts a kubelet that crashes by itself; a service taken down stays down until repaired.
   await onHost('m1', 'sv down /etc/service/kubelet');
