@@ -7,6 +7,7 @@
 import type { V1Deployment, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cluster, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
+import type { Cell } from '../../api/v1alpha1/cell.ts';
 import type { ConditionUpdate } from '../../controller/conditions.ts';
 import type { EventTarget } from '../../controller/events.ts';
 import type { Logger } from '../../controller/logger.ts';
@@ -40,6 +41,8 @@ export type ClusterCaches = {
   deployments: CacheReader<V1Deployment>;
   /** The TierPolicy (cluster-scoped, one named TIER_POLICY_NAME); absent: the built-in tiers. */
   tierPolicies?: CacheReader<TierPolicy>;
+  /** Cells of the fleet: a Cluster placed into another cell is provisioned there, not here. */
+  cells?: CacheReader<Cell>;
 };
 
 export type EventSink = { normal(target: EventTarget, reason: string, message: string): void; warning(target: EventTarget, reason: string, message: string): void };

@@ -175,6 +175,7 @@ export class FakeMetaCluster {
     secrets: this.cache('Secret'),
     claims: this.cache('PersistentVolumeClaim'),
     deployments: this.cache('Deployment'),
+    cells: this.cache('Cell'),
   };
 
   /** Plays the kubelet and the Deployment controller: every pod Ready, every Deployment rolled out with pods at its template. */

@@ -5,6 +5,7 @@ import type { V1Pod, V1Service, V1Secret, V1PersistentVolumeClaim, V1Deployment 
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import { Informer, objectKey, type KubeObject } from '../../controller/informer.ts';
 import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
+import type { Cell } from '../../api/v1alpha1/cell.ts';
 import type { RestClient } from '../../controller/rest-client.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
@@ -49,6 +50,7 @@ export class ClusterOperator {
       claims: new Informer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', ownedBy),
       deployments: new Informer<V1Deployment>(client, '/apis/apps/v1/deployments', ownedBy),
       tierPolicies: new Informer<TierPolicy>(client, '/apis/tessera.dev/v1alpha1/tierpolicies', { onError }),
+      cells: new Informer<Cell>(client, '/apis/tessera.dev/v1alpha1/cells', { onError }),
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
     this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs });
@@ -68,14 +70,15 @@ export class ClusterOperator {
 
   /** Starts the informers (the controller waits for their first list) and the workers. */
   async start(): Promise<void> {
-    // The TierPolicy is optional (the built-in tiers apply without it, and a meta cluster may not
-    // have its CRD yet): nothing waits for it, and when it arrives or changes every guest is
-    // looked at again.
-    const policies = this.caches.tierPolicies;
-    policies?.on(() => {
-      for (const cluster of this.caches.clusters.list()) this.controller.queue.add(objectKey(cluster));
-    });
-    void policies?.start();
+    // The TierPolicy and the Cells are optional (built-in tiers apply without a policy, and a meta
+    // cluster may not have their CRDs): nothing waits for them, and when they arrive or change
+    // every guest is looked at again.
+    for (const optional of [this.caches.tierPolicies, this.caches.cells] as unknown as Informer<KubeObject>[]) {
+      optional.on(() => {
+        for (const cluster of this.caches.clusters.list()) this.controller.queue.add(objectKey(cluster));
+      });
+      void optional.start();
+    }
     await this.controller.start();
   }
 

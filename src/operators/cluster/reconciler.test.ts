@@ -311,3 +311,33 @@ test("status fields other managers own (the tier, the load) never make a converg
   await reconciler.reconcile('team-a/shop');
   assert.deepEqual(meta.writes().slice(before), []);
 });
+
+test('a fleet Cluster is provisioned only by the cell it is placed in', async () => {
+  const { meta, reconciler } = setup();
+  meta.put({ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cell', metadata: { name: 'remote', namespace: '' }, spec: { region: 'local', kubeconfigSecretRef: { name: 'remote-kubeconfig' } } });
+  meta.put({ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cell', metadata: { name: 'local', namespace: '' }, spec: { region: 'local' } });
+  addCluster(meta, 'unplaced', { placement: { region: 'local' } } as Partial<ClusterSpec>);
+  addCluster(meta, 'elsewhere', { placement: { region: 'local' } } as Partial<ClusterSpec>);
+  addCluster(meta, 'here', { placement: { region: 'local' } } as Partial<ClusterSpec>);
+  for (const [name, cell] of [['elsewhere', 'remote'], ['here', 'local']] as const) {
+    const cluster = clusterOf(meta, name);
+    meta.put({ ...cluster, status: { cell } } as never);
+  }
+  for (const name of ['unplaced', 'elsewhere', 'here']) await reconciler.reconcile(`team-a/${name}`);
+  const servicesOf = (name: string) => meta.list<{ metadata: { labels?: Record<string, string> } }>('Service').filter((service) => service.metadata.labels?.['tessera.dev/cluster'] === name).length;
+  assert.equal(servicesOf('unplaced'), 0, 'not before placement');
+  assert.equal(servicesOf('elsewhere'), 0, 'the remote cell runs its copy');
+  assert.equal(servicesOf('here'), 4);
+});
+
+test("conditions other controllers own (Placed, Tiered) are left to them", async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  const cluster = clusterOf(meta, 'shop');
+  const placed = { type: 'Placed', status: 'True', reason: 'Placed', message: 'cell local', lastTransitionTime: now.toISOString() };
+  meta.put({ ...cluster, status: { ...cluster.status, conditions: [...(cluster.status?.conditions ?? []), placed] } } as never);
+  const before = meta.writes().length;
+  await reconciler.reconcile('team-a/shop');
+  assert.deepEqual(meta.writes().slice(before), [], 'a foreign condition causes no write');
+});

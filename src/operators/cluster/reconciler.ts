@@ -47,6 +47,7 @@ import { planUpgrade, stepPosition, UPGRADE_STEPS, type ControlPlaneStep, type S
 import { componentOverrideViolation, decideVersion } from './version-policy.ts';
 import { withoutRefusedExtraArgs } from './spec-checks.ts';
 import { withTierResources } from './tier-resources.ts';
+import { effectiveClusterSpec } from '../placement/profile.ts';
 import { currentTier, tierResources } from '../tiering/tiers.ts';
 import { TIER_POLICY_NAME, defaultTierPolicySpec } from '../../api/v1alpha1/tier-policy.ts';
 import type { EventTarget } from '../../controller/events.ts';
@@ -123,6 +124,9 @@ export class ClusterReconciler {
       return;
     }
     if (cluster.metadata.deletionTimestamp) return this.finalize(key, cluster);
+    // A fleet Cluster is provisioned by the cell it is placed in: not before placement, and not
+    // here when placed into another cell (the placement controller copies it there).
+    if (!this.provisionedHere(cluster)) return;
     let current = cluster;
     if (!cluster.metadata.finalizers?.includes(clusterFinalizer)) {
       // The finalizer goes on before anything is created, so nothing can outlive the Cluster;
@@ -131,6 +135,12 @@ export class ClusterReconciler {
       this.countWrites(key, 1);
     }
     return this.provision(key, current);
+  }
+
+  private provisionedHere(cluster: Cluster): boolean {
+    if (!cluster.spec.placement) return true;
+    const cell = cluster.status?.cell;
+    return cell !== undefined && this.options.caches.cells?.get(cell)?.spec.kubeconfigSecretRef === undefined;
   }
 
   private owned<T extends MetaObject>(cache: CacheReader<T>, key: string): T[] {
@@ -154,19 +164,29 @@ export class ClusterReconciler {
   private async provision(key: string, cluster: Cluster): Promise<ReconcileResult> {
     const now = this.now();
     const generation = cluster.metadata.generation;
-    const previous = (cluster.status?.conditions ?? []) as Condition[];
+    // Only this operator's conditions: others (Placed, Tiered) belong to their controllers.
+    const ownTypes = new Set<string>(Object.values(ConditionType));
+    const previous = ((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => ownTypes.has(condition.type));
     let conditions = previous;
     const set = (type: string, update: Omit<ConditionUpdate, 'type'>) => {
       conditions = setCondition(conditions, { type, ...update }, generation, now);
     };
 
+    // A ClusterProfile fills what the Cluster leaves out; until the profile is recorded on the
+    // Cluster nothing is rendered, or the guest would roll once it arrives.
+    const effective = effectiveClusterSpec(cluster);
+    if (!effective.ready) {
+      set(ConditionType.SpecValid, { status: 'False', reason: Reason.ProfileNotApplied, message: effective.message });
+      await this.writeStatus(key, cluster, { ...ownStatus(cluster.status), phase: 'Pending', conditions: conditions as ClusterCondition[] });
+      return { requeueAfter: MAX_UNSETTLED_REQUEUE_MS };
+    }
     let spec: DefaultedClusterSpec;
     try {
-      spec = withDefaults(cluster.spec);
+      spec = withDefaults(effective.spec);
     } catch (error) {
       // The API server's rules make this rare (a CRD older than the operator): say so and wait.
       set(ConditionType.Ready, { status: 'False', reason: Reason.ReconcileError, message: (error as Error).message });
-      await this.writeStatus(key, cluster, { ...cluster.status, phase: 'Pending', conditions: conditions as ClusterCondition[] });
+      await this.writeStatus(key, cluster, { ...ownStatus(cluster.status), phase: 'Pending', conditions: conditions as ClusterCondition[] });
       return {};
     }
 
@@ -202,7 +222,7 @@ export class ClusterReconciler {
       if (findCondition(previous, ConditionType.VersionSupported)?.message !== refusal.message) this.options.events.warning(target, EventReason.VersionRefused, refusal.message);
       if (current === undefined) {
         // Nothing runs yet and nothing may: the Cluster waits for a version Tessera supports.
-        await this.writeStatus(key, cluster, { ...cluster.status, phase: 'Pending', conditions: this.summarize(conditions, generation, now) as ClusterCondition[] });
+        await this.writeStatus(key, cluster, { ...ownStatus(cluster.status), phase: 'Pending', conditions: this.summarize(conditions, generation, now) as ClusterCondition[] });
         return {};
       }
     } else {
@@ -341,7 +361,9 @@ export class ClusterReconciler {
   private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<boolean> {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
     // Only the fields this operator sets count: others (the tier, the load) belong to other managers.
-    const ours = Object.fromEntries(Object.entries(cluster.status ?? {}).filter(([field]) => OPERATOR_STATUS_FIELDS.includes(field as keyof ClusterStatus)));
+    const ownTypes = new Set<string>(Object.values(ConditionType));
+    const ours = ownStatus(cluster.status);
+    if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => ownTypes.has(condition.type));
     if (semanticEqual(ours, next)) return false;
     await this.options.client.apply(
       clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name, 'status'),
@@ -429,6 +451,11 @@ export function upgradingCondition(plan: UpgradePlan, addonsBehind: boolean, pau
   }
   if (addonsBehind) return { status: 'True', reason: Reason.InProgress, message: `upgrading addons to ${plan.render.addons} (${stepPosition(UPGRADE_STEPS.length - 1)}): waiting for the guest API` };
   return { status: 'False', reason: Reason.UpToDate, message: `every component runs its target version (Kubernetes ${plan.render['kube-apiserver']}, etcd ${plan.render.etcd})` };
+}
+
+/** The status fields this operator owns, from a status others write to as well. */
+function ownStatus(status: ClusterStatus | undefined): ClusterStatus {
+  return Object.fromEntries(Object.entries(status ?? {}).filter(([field]) => OPERATOR_STATUS_FIELDS.includes(field as keyof ClusterStatus))) as ClusterStatus;
 }
 
 function clusterTarget(cluster: Cluster): EventTarget {

@@ -47,6 +47,7 @@ export const Reason = {
   MinorSkip: 'MinorSkip',
   SkewViolation: 'SkewViolation',
   ProtectedFlag: 'ProtectedFlag',
+  ProfileNotApplied: 'ProfileNotApplied',
   Accepted: 'Accepted',
   // CertificatesValid
   Valid: 'Valid',
