@@ -12,7 +12,7 @@
 //     against the time of run 1.
 // No guest process runs anywhere: kwok marks the pods Running and Ready, so "converged" here means
 // the objects and the operator's writes, never a guest answering /readyz.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,6 @@ import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { DEFAULT_KUBERNETES_VERSION } from '../src/local/binaries/versions.ts';
 import { RestClient, isAlreadyExists, resourcePath } from '../src/controller/rest-client.ts';
 import { Informer } from '../src/controller/informer.ts';
-import { buildClusterCrd, clusterCrdName } from '../src/api/v1alpha1/crd.ts';
 import type { Cluster } from '../src/api/v1alpha1/cluster.ts';
 import { DEFAULT_WORKERS } from '../src/operators/cluster/operator.ts';
 import { CLUSTER_LABEL } from '../src/operators/cluster/names.ts';
@@ -223,13 +222,17 @@ async function prepareMetaCluster(admin: RestClient): Promise<void> {
       spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/nonexistent/etcd-${i}` } },
     }),
   );
-  const crd = buildClusterCrd();
-  const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${clusterCrdName}`;
-  await admin.apply(crdPath, crd, 'tessera-bench', true);
-  await until('the Cluster CRD Established', async () => {
-    const live = await admin.get<{ status?: { conditions?: Condition[] } }>(crdPath);
-    return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-  }, 30_000, 100);
+  // Every CRD the operators process watches (Clusters, and the fleet's and Machines' kinds it also starts).
+  const directory = fileURLToPath(new URL('../deploy/crds/', import.meta.url));
+  for (const file of (await readdir(directory)).filter((name) => name.endsWith('.yaml'))) {
+    const crd = parse(await readFile(join(directory, file), 'utf8')) as { metadata: { name: string } };
+    const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
+    await admin.apply(crdPath, crd, 'tessera-bench', true);
+    await until(`the CRD ${crd.metadata.name} Established`, async () => {
+      const live = await admin.get<{ status?: { conditions?: Condition[] } }>(crdPath);
+      return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+    }, 30_000, 100);
+  }
 }
 
 /**
@@ -318,11 +321,17 @@ function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void):
     env: { ...process.env, TESSERA_LOG_LEVEL: 'debug' },
   });
   let buffered = '';
+  const recent: string[] = [];
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') console.error(`  the operator process exited (${code ?? signal}); its last lines:\n    ${recent.join('\n    ')}`);
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
     for (const line of lines) {
+      recent.push(line.slice(0, 300));
+      if (recent.length > 15) recent.shift();
       if (!line.includes('"Cluster pass"') && !line.includes('"Reconciler error"')) continue;
       try {
         onPass(JSON.parse(line) as PassLine);
