@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import { LoopbackServers } from './loopback-servers.ts';
 import { createServer as createTlsServer } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createCertificateAuthority } from '../pki/certificate-authority.ts';
@@ -12,24 +13,10 @@ import { RestClient } from './rest-client.ts';
 const slackMs = 500;
 const ca = await createCertificateAuthority({ commonName: 'rest-client-test-ca' });
 const serving = await issueCertificate({ ca, commonName: 'localhost', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 3_600_000 });
-const sockets = new Set<Socket>();
-const servers: Server[] = [];
-after(() => {
-  for (const socket of sockets) socket.destroy();
-  for (const server of servers) server.close();
-});
+const loopback = new LoopbackServers();
+after(() => loopback.close());
 
-async function listen(server: Server): Promise<number> {
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+const listen = (server: Server): Promise<number> => loopback.listen(server);
 
 /** Accepts TCP connections and never says a word: the TLS handshake never completes. */
 const silentTcpServer = () => listen(createServer(() => undefined));

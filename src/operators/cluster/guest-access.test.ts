@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import { LoopbackServers } from '../../controller/loopback-servers.ts';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTlsServer } from 'node:tls';
 import { createCertificateAuthority } from '../../pki/certificate-authority.ts';
@@ -14,24 +15,10 @@ const ca = await createCertificateAuthority({ commonName: 'guest-access-test-ca'
 const serving = await issueCertificate({ ca, commonName: 'kube-apiserver', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: 3_600_000 });
 const admin = await issueCertificate({ ca, commonName: 'kubernetes-admin', organizations: ['system:masters'], usages: ['client'], validity: 3_600_000 });
 const credentials: GuestCredentials = { caCertPem: ca.certPem, clientCertPem: admin.certPem, clientKeyPem: admin.keyPem };
-const sockets = new Set<Socket>();
-const servers: Server[] = [];
-after(() => {
-  for (const socket of sockets) socket.destroy();
-  for (const server of servers) server.close();
-});
+const loopback = new LoopbackServers();
+after(() => loopback.close());
 
-async function listen(server: Server): Promise<string> {
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return `https://127.0.0.1:${address.port}`;
-}
+const listen = async (server: Server): Promise<string> => `https://127.0.0.1:${await loopback.listen(server)}`;
 
 async function timed<T>(action: () => Promise<T>): Promise<{ result: T; elapsed: number }> {
   const started = performance.now();
