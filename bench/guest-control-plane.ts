@@ -27,7 +27,7 @@ import { ensureMetaPki } from '../src/local/metacluster/meta-pki.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { RestClient, isNotFound, resourcePath } from '../src/controller/rest-client.ts';
 import { GuestTimeline, timelineTable, type Milestone } from './guest-timeline.ts';
-import { readdir } from 'node:fs/promises';
+import { processesMentioning } from '../test/harness/meta-cluster-cli.ts';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const minimalExample = fileURLToPath(new URL('../examples/cluster-minimal.yaml', import.meta.url));
@@ -266,17 +266,6 @@ const describeBreakdown = (breakdown: Map<string, number>) => [...breakdown].sor
 /** Keeps one core busy until stopped: the "busy box" of P1. */
 function startCpuHog(): ChildProcess {
   return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-}
-
-/** Pids of processes whose command line or environment mentions `marker` (a pod's uid). */
-async function processesMentioning(marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const texts = await Promise.all(['cmdline', 'environ'].map((file) => readFile(`/proc/${entry}/${file}`, 'utf8').catch(() => '')));
-    if (texts.some((text) => text.includes(marker))) found.push(Number(entry));
-  }
-  return found;
 }
 
 type P1Result = { floor: number[]; guest: number[]; deletion: number[]; deletionFailures: string[]; timelines: Map<Milestone, number>[] };

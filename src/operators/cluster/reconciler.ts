@@ -19,6 +19,7 @@ import { semanticEqual } from '../../controller/status.ts';
 import { walkGraph } from '../../controller/task-graph.ts';
 import {
   ClusterPass,
+  byClusterIndex,
   ComponentError,
   runComponent,
   type ApiClient,
@@ -61,6 +62,9 @@ const clustersPath = (namespace: string, name: string, subresource?: string) =>
 
 /** The status fields this operator writes (field manager tessera-cluster-operator-status). */
 const OPERATOR_STATUS_FIELDS: readonly (keyof ClusterStatus)[] = ['phase', 'conditions', 'observedGeneration', 'endpoint', 'versions', 'etcdMembers', 'certificates', 'adminKubeconfigSecret'];
+
+/** The condition types this operator writes; others (Placed, Tiered) belong to other controllers. */
+const OWN_CONDITION_TYPES: ReadonlySet<string> = new Set(Object.values(ConditionType));
 
 /** First requeue of a guest that is not settled, and the cap its backoff doubles up to. */
 export const UNSETTLED_REQUEUE_MS = 1000;
@@ -144,7 +148,7 @@ export class ClusterReconciler {
   }
 
   private owned<T extends MetaObject>(cache: CacheReader<T>, key: string): T[] {
-    return cache.byIndex('cluster', key);
+    return cache.byIndex(byClusterIndex, key);
   }
 
   /** What runs of each control-plane step, from the caches. */
@@ -165,8 +169,7 @@ export class ClusterReconciler {
     const now = this.now();
     const generation = cluster.metadata.generation;
     // Only this operator's conditions: others (Placed, Tiered) belong to their controllers.
-    const ownTypes = new Set<string>(Object.values(ConditionType));
-    const previous = ((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => ownTypes.has(condition.type));
+    const previous = ((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
     let conditions = previous;
     const set = (type: string, update: Omit<ConditionUpdate, 'type'>) => {
       conditions = setCondition(conditions, { type, ...update }, generation, now);
@@ -300,7 +303,7 @@ export class ClusterReconciler {
     }
 
     // Upgrading: from the plan, and the addons once the control plane is done.
-    const addonsBehind = plan.controlPlaneSettled && [...(pass.facts.addons?.values() ?? [])].length === 0 && findCondition(previous, ConditionType.Upgrading)?.status === 'True';
+    const addonsBehind = plan.controlPlaneSettled && (pass.facts.addons?.size ?? 0) === 0 && wasUpgrading;
     const upgrading = upgradingCondition(plan, addonsBehind, cluster.spec.paused === true);
     set(ConditionType.Upgrading, upgrading);
     const upgradingMessage = upgrading.message ?? '';
@@ -361,9 +364,8 @@ export class ClusterReconciler {
   private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<boolean> {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
     // Only the fields this operator sets count: others (the tier, the load) belong to other managers.
-    const ownTypes = new Set<string>(Object.values(ConditionType));
     const ours = ownStatus(cluster.status);
-    if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => ownTypes.has(condition.type));
+    if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
     if (semanticEqual(ours, next)) return false;
     await this.options.client.apply(
       clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name, 'status'),
