@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sshConnector } from './ssh-connection.ts';
 import { HostKeyMismatchError, HostUnreachableError, fingerprintOf, type SshTarget } from './host-access.ts';
 
@@ -30,15 +29,24 @@ after(() => {
   sshd.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 });
-for (let attempt = 0; attempt < 50; attempt++) {
-  const open = await new Promise<boolean>((resolve) => {
-    const socket = createServer();
-    socket.once('error', () => resolve(true));
-    socket.listen(port, '127.0.0.1', () => socket.close(() => resolve(false)));
+// sshd says when it listens; waiting for that line (or its exit, with what it printed) avoids
+// guessing how long it takes on a loaded box.
+await new Promise<void>((resolve, reject) => {
+  let printed = '';
+  const timer = setTimeout(() => reject(new Error(`sshd did not report listening within 60 s; it printed: ${printed}`)), 60_000);
+  sshd.stderr.setEncoding('utf8');
+  sshd.stderr.on('data', (chunk: string) => {
+    printed += chunk;
+    if (printed.includes('Server listening on')) {
+      clearTimeout(timer);
+      resolve();
+    }
   });
-  if (open) break;
-  await sleep(100);
-}
+  sshd.once('exit', (code, signal) => {
+    clearTimeout(timer);
+    reject(new Error(`sshd exited (${signal ?? code}) before listening; it printed: ${printed}`));
+  });
+});
 
 const hostKey = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim();
 const target = (overrides: Partial<SshTarget> = {}): SshTarget => ({ address: '127.0.0.1', port, user: process.env['USER'] ?? 'root', privateKey: readFileSync(join(dir, 'client'), 'utf8'), hostKey, ...overrides });
