@@ -9,7 +9,6 @@ import { writeFile } from 'node:fs/promises';
 import { MetaClusterCli, eventually } from '../harness/meta-cluster-cli.ts';
 import { readHostRecord, type HostRecord } from '../../src/local/hosts/host-layout.ts';
 import { runOnHost } from '../../src/local/hosts/host-ssh.ts';
-import { egressSelectorPath } from '../../src/local/fabric/guest-link.ts';
 
 type Condition = { type: string; status: string; reason?: string; message?: string };
 type Machine = { metadata: { name: string }; status?: { phase?: string; nodeName?: string; conditions?: Condition[]; packages?: { name: string; version: string }[] } };
@@ -58,10 +57,6 @@ metadata:
 spec:
   version: "${VERSION}"
   mode: Minimal
-  controlPlane:
-    apiServer:
-      extraArgs:
-        egress-selector-config-file: ${egressSelectorPath(meta.home)}
 `);
   const started = Date.now();
   await meta.apply(created.stdout);

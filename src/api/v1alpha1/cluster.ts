@@ -217,6 +217,15 @@ const NetworkSchema = Type.Object(
         ...validations(immutable('spec.network.plugin')),
       }),
     ),
+    nodeReachability: Type.Optional(
+      Type.Union([Type.Literal('Direct'), Type.Literal('EgressProxy')], {
+        description:
+          'How the guest\'s API server reaches its nodes, pods and Services (kubectl logs, exec and port-forward, webhooks). ' +
+          'Direct: it dials node addresses itself (nodes routable from the cell). EgressProxy: through the egress proxy the cell provides ' +
+          '(on the embedded default, the local hosts\' fabric). Unset: EgressProxy when the cell has one, else Direct. ' +
+          'An explicit egress-selector-config-file in spec.controlPlane.apiServer.extraArgs takes precedence.',
+      }),
+    ),
     vpc: Type.Optional(Type.String({ description: 'Name of the VPC this cluster lives in; the planner checks podCIDR against the other clusters in it.', maxLength: 253 })),
     clusterDomain: Type.Optional(
       Type.String({
@@ -624,6 +633,8 @@ export type DefaultedClusterSpec = {
     plugin: NonNullable<ClusterNetwork['plugin']>;
     vpc?: string;
     clusterDomain: string;
+    /** Only when set: unset means the operator's choice for its cell (see NodeReachability in the operator). */
+    nodeReachability?: NonNullable<ClusterNetwork['nodeReachability']>;
   };
   certificates: { validity: Duration; renewBefore: Duration; caValidity: Duration };
   users: DefaultedUser[];
@@ -680,6 +691,7 @@ export function withDefaults(spec: ClusterSpec): DefaultedClusterSpec {
     clusterDomain: network.clusterDomain ?? clusterDefaults.network.clusterDomain,
   };
   if (network.vpc !== undefined) defaultedNetwork.vpc = network.vpc;
+  if (network.nodeReachability !== undefined) defaultedNetwork.nodeReachability = network.nodeReachability;
   return {
     version: spec.version,
     paused: spec.paused ?? false,

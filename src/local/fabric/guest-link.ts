@@ -87,12 +87,21 @@ function egressRecordPath(tesseraHome: string): string {
   return join(hostsRoot(tesseraHome), 'run', 'egress-proxy.pid.json');
 }
 
+/**
+ * Writes the egress selector file guest API servers mount (it names the proxy's socket, which
+ * follows from the fabric's identity), so a guest started before any host already has it.
+ */
+export async function writeEgressSelectorFile(tesseraHome: string, identity: FabricIdentity): Promise<string> {
+  const configPath = egressSelectorPath(tesseraHome);
+  await mkdir(join(hostsRoot(tesseraHome), 'run'), { recursive: true });
+  await writeFile(configPath, renderEgressSelectorConfiguration(egressSocketName(identity)));
+  return configPath;
+}
+
 /** Starts the egress proxy unless it runs, and writes the API server's egress selector file. */
 export async function ensureEgressProxy(tesseraHome: string, identity: FabricIdentity): Promise<{ configPath: string; udsName: string }> {
   const udsName = egressSocketName(identity);
-  const configPath = egressSelectorPath(tesseraHome);
-  await mkdir(join(hostsRoot(tesseraHome), 'run'), { recursive: true });
-  await writeFile(configPath, renderEgressSelectorConfiguration(udsName));
+  const configPath = await writeEgressSelectorFile(tesseraHome, identity);
   const record = await readRecord(egressRecordPath(tesseraHome));
   if (!record || !isRecordAlive(record)) {
     const args = ['--disable-warning=ExperimentalWarning', EGRESS_MAIN, udsName, namespacePath(switchNamespace(identity))];

@@ -20,7 +20,7 @@ import { linkGuestToHosts, routePodSubnetToHost } from './local-hosts.ts';
 export type Kubectl = (args: readonly string[], options?: { kubeconfig?: string; input?: string }) => Promise<string>;
 
 type ClusterObject = {
-  spec: { version: string; network?: { podCIDR?: string; serviceCIDR?: string; nodeCIDRMaskSize?: number; clusterDomain?: string; plugin?: string }; controlPlane?: { apiServer?: { extraArgs?: Record<string, string> } } };
+  spec: { version: string; network?: { podCIDR?: string; serviceCIDR?: string; nodeCIDRMaskSize?: number; clusterDomain?: string; plugin?: string; nodeReachability?: string }; controlPlane?: { apiServer?: { extraArgs?: Record<string, string> } } };
   status?: { endpoint?: string; adminKubeconfigSecret?: string; conditions?: { type: string; status: string }[] };
 };
 
@@ -81,8 +81,9 @@ export async function joinGuest(options: GuestJoinOptions): Promise<void> {
   await options.writeFile(options.guestKubeconfigPath, kubeconfigText);
 
   const { configPath } = await linkGuestToHosts(tesseraHome, guestCluster.server);
-  if (egressFlag !== configPath) {
-    onProgress(`warning: the guest's API server cannot reach kubelets (logs, exec) until it has the egress selector: tessera kubectl -- patch cluster ${options.cluster} -n ${options.namespace} --type merge -p '{"spec":{"controlPlane":{"apiServer":{"extraArgs":{"egress-selector-config-file":"${configPath}"}}}}}'`);
+  // Unset, the operator of the local meta cluster gives the API server the fabric's egress proxy.
+  if (network.nodeReachability === 'Direct' && egressFlag === undefined) {
+    onProgress(`warning: the guest's API server dials nodes directly (spec.network.nodeReachability Direct) and cannot reach local hosts (logs, exec): tessera kubectl -- patch cluster ${options.cluster} -n ${options.namespace} --type merge -p '{"spec":{"network":{"nodeReachability":"EgressProxy"}}}' (the proxy's configuration is ${configPath})`);
   }
   const id = random(3).toString('hex');
   const secret = random(8).toString('hex');

@@ -11,6 +11,8 @@ import { Logger } from '../../controller/logger.ts';
 import { ClusterOperator } from '../../operators/cluster/operator.ts';
 import { MachineOperator } from '../../operators/machine/operator.ts';
 import { localArtifacts, localNodeFabric } from '../hosts/node-fabric.ts';
+import { loadFabric } from '../hosts/local-hosts.ts';
+import { writeEgressSelectorFile } from '../fabric/guest-link.ts';
 import { startAdmissionServer } from '../../operators/admission/admission-server.ts';
 import { renderClusterWebhookConfiguration } from '../../operators/admission/webhook-configuration.ts';
 import { issueCertificate } from '../../pki/leaf-certificate.ts';
@@ -93,7 +95,9 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const logger = new Logger({ write: (line) => options.log(`cluster-operator ${line}`), bindings: { controller: 'cluster' } });
   // TESSERA_CLUSTER_RESYNC (a Go duration) shortens the guest resync, for tests of drift repair.
   const resync = process.env['TESSERA_CLUSTER_RESYNC'];
-  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger, resyncPeriodMs: resync ? parseDuration(resync) : undefined });
+  // Guest API servers reach the local hosts through the fabric's egress proxy (docs/hosts.md).
+  const egressSelectorConfigFile = await writeEgressSelectorFile(resolveHome().root, await loadFabric(resolveHome().root));
+  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger, resyncPeriodMs: resync ? parseDuration(resync) : undefined, egressSelectorConfigFile });
   await operator.start();
   // The Node operator beside it, with package archives from the local cache and the local fabric.
   const machineLogger = new Logger({ write: (line) => options.log(`machine-operator ${line}`), bindings: { controller: 'machine' } });

@@ -123,3 +123,16 @@ test('resources, placement and the certificate checksum reach the pod template',
   assert.deepEqual(template?.metadata?.labels, { 'tessera.dev/cluster': 'shop', 'app.kubernetes.io/managed-by': 'tessera', 'tessera.dev/component': 'kube-apiserver' });
   assert.deepEqual(containerOf(renderApiServerDeployment(contextFor()))?.resources, { requests: { cpu: '250m' } }, 'kubeadm default');
 });
+
+test('through the cell\'s egress proxy the API server mounts the cell\'s egress selector file read-only and names it', () => {
+  const deployment = renderApiServerDeployment({ ...contextFor(), egressSelectorConfigFile: '/var/lib/cell/egress-selector.yaml' });
+  assert.deepEqual(flag(deployment, 'egress-selector-config-file'), ['/etc/kubernetes/egress-selector/egress-selector.yaml']);
+  assert.deepEqual(
+    deployment.spec?.template.spec?.volumes?.find((volume) => volume.name === 'egress-selector'),
+    { name: 'egress-selector', hostPath: { path: '/var/lib/cell/egress-selector.yaml', type: 'File' } },
+  );
+  assert.deepEqual(containerOf(deployment)?.volumeMounts?.find((mount) => mount.name === 'egress-selector'), { name: 'egress-selector', mountPath: '/etc/kubernetes/egress-selector/egress-selector.yaml', readOnly: true });
+  const direct = renderApiServerDeployment(contextFor());
+  assert.deepEqual(flag(direct, 'egress-selector-config-file'), []);
+  assert.equal(direct.spec?.template.spec?.volumes?.some((volume) => volume.name === 'egress-selector'), false);
+});

@@ -5,6 +5,7 @@ import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kuberne
 import { pkiSecretNames } from './pki/certificate-set.ts';
 import { API_SERVER_PORT } from './names.ts';
 import { etcdClientURL } from './etcd-member.ts';
+import { EGRESS_SELECTOR_FLAG, EGRESS_SELECTOR_MOUNT_PATH } from './node-reachability.ts';
 import {
   POD_IP,
   POD_IP_ENV,
@@ -78,6 +79,9 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     ['shutdown-delay-duration', '5s'],
     ['profiling', 'false'],
   ];
+  // Through the cell's egress proxy: its configuration is a file on the cell's nodes.
+  const egress = context.egressSelectorConfigFile;
+  if (egress) flags.push([EGRESS_SELECTOR_FLAG, EGRESS_SELECTOR_MOUNT_PATH]);
 
   const container: V1Container = {
     name: 'kube-apiserver',
@@ -93,7 +97,7 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     lifecycle: { preStop: { sleep: { seconds: 3 } } },
     livenessProbe: httpGetProbe('/livez', 'https', 'HTTPS', PROBE_TIMINGS.liveness),
     resources: resourcesFor(spec.controlPlane.apiServer, DEFAULT_API_SERVER_RESOURCES),
-    volumeMounts: [{ name: 'pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true }],
+    volumeMounts: [{ name: 'pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true }, ...(egress ? [{ name: 'egress-selector', mountPath: EGRESS_SELECTOR_MOUNT_PATH, readOnly: true }] : [])],
   };
 
   // Only the files the API server reads: no CA private key reaches it.
@@ -108,5 +112,6 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     secretFiles(secrets.serviceAccount, { 'sa.key': 'sa.key', 'sa.pub': 'sa.pub' }),
   ]);
 
-  return componentDeployment(context, 'kube-apiserver', { containers: [container], volumes: [pkiVolume] });
+  const egressVolume = egress ? [{ name: 'egress-selector', hostPath: { path: egress, type: 'File' } }] : [];
+  return componentDeployment(context, 'kube-apiserver', { containers: [container], volumes: [pkiVolume, ...egressVolume] });
 }

@@ -111,6 +111,8 @@ export type PassOptions = {
   guest: GuestConnector;
   random: (size: number) => Uint8Array;
   metaClusterDomain?: string;
+  /** The cell's egress selector file when this guest reaches its nodes through it. */
+  egressSelectorConfigFile?: string;
   resyncPeriodMs: number;
   fieldManager: string;
 };
@@ -199,6 +201,7 @@ export class ClusterPass {
       etcdMembers: initialEtcdMembers(this.name, this.spec.mode),
       apiServerServiceIP: this.facts.apiServerIP,
       metaClusterDomain: this.options.metaClusterDomain,
+      egressSelectorConfigFile: this.options.egressSelectorConfigFile,
     });
   }
 

@@ -29,6 +29,8 @@ export type ClusterOperatorOptions = {
   metaClusterDomain?: string;
   /** Full resync of each guest's own objects; default DEFAULT_RESYNC_PERIOD_MS. */
   resyncPeriodMs?: number;
+  /** The cell's egress proxy configuration for guest API servers (node-reachability.ts); absent: none. */
+  egressSelectorConfigFile?: string;
 };
 
 type ClusterInformers = { [K in keyof ClusterCaches]-?: NonNullable<ClusterCaches[K]> extends CacheReader<infer T> ? Informer<T & KubeObject> : never };
@@ -53,7 +55,7 @@ export class ClusterOperator {
       cells: new Informer<Cell>(client, '/apis/tessera.dev/v1alpha1/cells', { onError }),
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
-    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs });
+    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs, egressSelectorConfigFile: options.egressSelectorConfigFile });
     this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? DEFAULT_WORKERS, metrics: options.metrics, logger });
     // Owned objects carry the Cluster's name as a label: map them to their Cluster's key, and
     // index them by it so a pass reads only its own Cluster's objects.

@@ -13,7 +13,7 @@ type Condition = { type: string; status: string; reason: string; message: string
 
 const now = new Date('2026-12-06T12:00:00Z');
 
-function setup(options: { etcdFails?: boolean } = {}) {
+function setup(options: { etcdFails?: boolean; egressSelectorConfigFile?: string } = {}) {
   const meta = new FakeMetaCluster();
   const guest = new FakeGuest();
   const events: Recorded[] = [];
@@ -31,6 +31,7 @@ function setup(options: { etcdFails?: boolean } = {}) {
     etcd: fakeEtcd(meta, { fail: options.etcdFails }),
     guest: () => guest.api,
     resyncPeriodMs: 60_000,
+    egressSelectorConfigFile: options.egressSelectorConfigFile,
   });
   return { meta, guest, events, reconciler };
 }
@@ -299,6 +300,24 @@ test('a protected flag that slipped past the API server is never rendered, and S
   assert.equal(specValid?.reason, 'ProtectedFlag');
   assert.match(specValid?.message ?? '', /spec\.controlPlane\.apiServer\.extraArgs\.authorization-mode/);
   assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'ProtectedFlag'));
+});
+
+test('node reachability: the cell\'s egress proxy by default, and a Cluster asking for one in a cell without it is told why', async () => {
+  const withProxy = setup({ egressSelectorConfigFile: '/cell/egress.yaml' });
+  addCluster(withProxy.meta, 'shop');
+  await converge(withProxy.meta, withProxy.reconciler, 'shop', 3);
+  const args = withProxy.meta.find<V1Deployment>('Deployment', 'team-a', 'shop-kube-apiserver')?.spec?.template.spec?.containers[0]?.args ?? [];
+  assert.ok(args.includes('--egress-selector-config-file=/etc/kubernetes/egress-selector/egress-selector.yaml'), args.join(' '));
+  assert.equal(conditionOf(withProxy.meta, 'shop', 'SpecValid')?.status, 'True');
+
+  const without = setup();
+  addCluster(without.meta, 'shop', { network: { nodeReachability: 'EgressProxy' } });
+  await converge(without.meta, without.reconciler, 'shop', 3);
+  const specValid = conditionOf(without.meta, 'shop', 'SpecValid');
+  assert.equal(specValid?.status, 'False');
+  assert.equal(specValid?.reason, 'NodeReachabilityUnavailable');
+  assert.ok(without.meta.find<V1Deployment>('Deployment', 'team-a', 'shop-kube-apiserver'), 'the control plane still runs, dialling nodes directly');
+  assert.equal(without.events.filter((event) => event.reason === 'NodeReachabilityUnavailable').length, 1, 'one Event, not one per pass');
 });
 
 test("status fields other managers own (the tier, the load) never make a converged guest write", async () => {

@@ -47,6 +47,7 @@ import { CONTROL_PLANE_INPUTS, ConditionType, EventReason, READY_INPUTS, Reason 
 import { planUpgrade, stepPosition, UPGRADE_STEPS, type ControlPlaneStep, type StepObservation, type UpgradePlan } from './upgrade-plan.ts';
 import { componentOverrideViolation, decideVersion } from './version-policy.ts';
 import { withoutRefusedExtraArgs } from './spec-checks.ts';
+import { decideNodeReachability } from './node-reachability.ts';
 import { withTierResources } from './tier-resources.ts';
 import { effectiveClusterSpec } from '../placement/profile.ts';
 import { currentTier, tierResources } from '../tiering/tiers.ts';
@@ -81,6 +82,8 @@ export type ClusterReconcilerOptions = {
   metaClusterDomain?: string;
   /** How often a guest's own objects are re-applied even if nothing changed; default 5 minutes. */
   resyncPeriodMs?: number;
+  /** A file on this cell's nodes with the egress selector configuration of its egress proxy; absent: the cell has none. */
+  egressSelectorConfigFile?: string;
   now?: () => Date;
   random?: (size: number) => Uint8Array;
   /** How the operator reaches a guest's etcd; default the JSON gateway over TLS. */
@@ -204,12 +207,19 @@ export class ClusterReconciler {
     // The API server refuses protected extraArgs; an older CRD may not have: never render them.
     const checked = withoutRefusedExtraArgs(spec);
     spec = checked.spec;
-    if (checked.violations.length > 0) {
-      const message = `ignoring extraArgs the platform owns: ${checked.violations.join('; ')}`;
-      set(ConditionType.SpecValid, { status: 'False', reason: Reason.ProtectedFlag, message });
-      if (findCondition(previous, ConditionType.SpecValid)?.message !== message) this.options.events.warning(clusterTarget(cluster), Reason.ProtectedFlag, message);
+    // How the API server reaches nodes: the spec's choice against what this cell offers.
+    const reachability = decideNodeReachability(spec, this.options.egressSelectorConfigFile);
+    const specProblem =
+      checked.violations.length > 0
+        ? { reason: Reason.ProtectedFlag, message: `ignoring extraArgs the platform owns: ${checked.violations.join('; ')}` }
+        : reachability.problem
+          ? { reason: Reason.NodeReachabilityUnavailable, message: reachability.problem }
+          : undefined;
+    if (specProblem) {
+      set(ConditionType.SpecValid, { status: 'False', ...specProblem });
+      if (findCondition(previous, ConditionType.SpecValid)?.message !== specProblem.message) this.options.events.warning(clusterTarget(cluster), specProblem.reason, specProblem.message);
     } else {
-      set(ConditionType.SpecValid, { status: 'True', reason: Reason.Accepted, message: 'the spec overrides no flag the platform owns' });
+      set(ConditionType.SpecValid, { status: 'True', reason: Reason.Accepted, message: `the spec overrides no flag the platform owns; ${reachability.message}` });
     }
 
     // Which version may run: decided against what the API servers run now.
@@ -266,6 +276,7 @@ export class ClusterReconciler {
       guest: this.options.guest ?? defaultGuest,
       random: this.options.random ?? ((size) => randomBytes(size)),
       metaClusterDomain: this.options.metaClusterDomain,
+      egressSelectorConfigFile: reachability.egressSelectorConfigFile,
       resyncPeriodMs: this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS,
       fieldManager,
     });

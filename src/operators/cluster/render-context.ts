@@ -57,6 +57,8 @@ export type RenderContext = {
   etcdMembers: DesiredEtcdMember[];
   /** DNS domain of the meta cluster (not the guest's); default `cluster.local`. */
   metaClusterDomain?: string;
+  /** The cell's egress selector file the API server mounts (node-reachability.ts); absent: none. */
+  egressSelectorConfigFile?: string;
 };
 
 export const DEFAULT_IMAGE_REGISTRY = 'registry.k8s.io';
@@ -94,6 +96,7 @@ export type RenderContextInput = {
   apiServerServiceIP?: string;
   imageRegistry?: string;
   metaClusterDomain?: string;
+  egressSelectorConfigFile?: string;
 };
 
 /** Checks the Cluster's identity and fills namespace and images. */
@@ -120,6 +123,7 @@ export function renderContext(input: RenderContextInput): RenderContext {
     certificateChecksum: input.certificateChecksum,
     etcdMembers: input.etcdMembers,
     metaClusterDomain: input.metaClusterDomain,
+    egressSelectorConfigFile: input.egressSelectorConfigFile,
   };
 }
 

@@ -48,6 +48,7 @@ export const Reason = {
   SkewViolation: 'SkewViolation',
   ProtectedFlag: 'ProtectedFlag',
   ProfileNotApplied: 'ProfileNotApplied',
+  NodeReachabilityUnavailable: 'NodeReachabilityUnavailable',
   Accepted: 'Accepted',
   // CertificatesValid
   Valid: 'Valid',
