@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { clusterCrdFileName, clusterCrdYaml } from '../src/api/v1alpha1/crd.ts';
 import { fleetCrdFiles } from '../src/api/v1alpha1/fleet-crds.ts';
 import { machineCrdFiles } from '../src/api/v1alpha1/machine-crds.ts';
+import { packageRolloutCrdFile } from '../src/api/v1alpha1/package-rollout.ts';
 
-const crds: Array<{ fileName: string; render: () => string }> = [{ fileName: clusterCrdFileName, render: clusterCrdYaml }, ...fleetCrdFiles, ...machineCrdFiles];
+const crds: Array<{ fileName: string; render: () => string }> = [{ fileName: clusterCrdFileName, render: clusterCrdYaml }, ...fleetCrdFiles, ...machineCrdFiles, packageRolloutCrdFile];
 
 const directory = new URL('../deploy/crds/', import.meta.url);
 for (const { fileName, render } of crds) {
