@@ -15,6 +15,7 @@ import { MachineOperator } from './machine/operator.ts';
 import { packageDirectory } from './machine/package-directory.ts';
 import { FleetOperator } from './placement/operator.ts';
 import { TieringController } from './tiering/tiering-controller.ts';
+import { RolloutOperator } from './rollout/operator.ts';
 
 const { values } = parseArgs({
   // --no-leader-elect turns election off (a single replica, or tests).
@@ -55,6 +56,7 @@ let operator: ClusterOperator | undefined;
 let machines: MachineOperator | undefined;
 let tiering: TieringController | undefined;
 let fleet: FleetOperator | undefined;
+let rollouts: RolloutOperator | undefined;
 const startOperator = async () => {
   operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs });
   await operator.start();
@@ -62,6 +64,9 @@ const startOperator = async () => {
   machines = new MachineOperator({ client, logger, metrics, artifacts: packageDirectory(values['package-dir'] ?? '/var/lib/tessera/packages') });
   await machines.start();
   logger.info('Node operator started');
+  rollouts = new RolloutOperator({ client, logger, metrics });
+  await rollouts.start();
+  logger.info('package-rollout operator started');
   tiering = new TieringController({ client, logger, metrics });
   await tiering.start();
   if (values.fleet) {
@@ -71,6 +76,7 @@ const startOperator = async () => {
   logger.info('fleet controllers started', { placement: values.fleet });
 };
 const stopOperators = async () => {
+  await rollouts?.stop();
   await machines?.stop();
   await fleet?.stop();
   await tiering?.stop();

@@ -6,8 +6,9 @@
 // rolls every upgraded Machine back in reverse order. On success the Cluster's
 // ClusterPackageVersion moves to the new version. Which Machines go in which step is decided once,
 // when the rollout starts, and recorded in status.nodes.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { FleetConditionSchema, fleetCrdFileName, fleetCrdYaml, fleetObjectMeta, type FleetResource } from './fleet-kind.ts';
+import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
+import type { fleetObjectMeta} from './fleet-kind.ts';
+import { FleetConditionSchema, fleetCrdFileName, fleetCrdYaml, type FleetResource } from './fleet-kind.ts';
 import { clusterNamePattern, durationPattern } from './cluster.ts';
 
 export const packageRolloutResource: FleetResource = {
@@ -28,7 +29,7 @@ const immutable = (path: string, fix: string): Rule => ({ rule: 'self == oldSelf
 /** A count ("3", 3) or a percentage of the selected Machines ("10%"). */
 export type CountOrPercent = number | string;
 
-const countOrPercent = (path: string, description: string, defaultValue?: CountOrPercent, ...more: Rule[]): TSchema =>
+const countOrPercent = (path: string, description: string, defaultValue?: CountOrPercent, ...more: Rule[]): TUnsafe<CountOrPercent> =>
   Type.Unsafe<CountOrPercent>({
     'x-kubernetes-int-or-string': true,
     description: `${description} A count (3) or a percentage of the selected Machines ("10%").${defaultValue !== undefined ? ` Default ${JSON.stringify(defaultValue)}.` : ''}`,

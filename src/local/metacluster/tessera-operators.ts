@@ -10,6 +10,7 @@ import { RestClient, resourcePath } from '../../controller/rest-client.ts';
 import { Logger } from '../../controller/logger.ts';
 import { ClusterOperator } from '../../operators/cluster/operator.ts';
 import { MachineOperator } from '../../operators/machine/operator.ts';
+import { RolloutOperator } from '../../operators/rollout/operator.ts';
 import { localArtifacts, localNodeFabric } from '../hosts/node-fabric.ts';
 import { loadFabric } from '../hosts/local-hosts.ts';
 import { writeEgressSelectorFile } from '../fabric/guest-link.ts';
@@ -103,6 +104,9 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const machineLogger = new Logger({ write: (line) => options.log(`machine-operator ${line}`), bindings: { controller: 'machine' } });
   const machines = new MachineOperator({ client: new RestClient(kubeConfig), logger: machineLogger, artifacts: localArtifacts(), fabric: localNodeFabric(), healthCheckPeriodMs: Number(process.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] ?? 30_000) });
   await machines.start();
+  // Package rollouts drive those Machines (docs/rollouts.md).
+  const rollouts = new RolloutOperator({ client: new RestClient(kubeConfig), logger: new Logger({ write: (line) => options.log(`rollout-operator ${line}`), bindings: { controller: 'packagerollout' } }) });
+  await rollouts.start();
   // The fleet beside it: tiering in every meta cluster; placement, cells and profiles in the global one.
   const fleetLogger = (controller: string) => new Logger({ write: (line) => options.log(`${controller} ${line}`), bindings: { controller } });
   const tiering = new TieringController({ client: new RestClient(kubeConfig), logger: fleetLogger('tiering') });
@@ -123,6 +127,7 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
       if (!isCell) await stopLocalCells(resolveHome(), options.log);
       await fleet?.stop();
       await tiering.stop();
+      await rollouts.stop();
       await machines.stop();
       await operator.stop();
       await new Promise((resolve) => server.close(resolve));
