@@ -152,6 +152,9 @@ export function renderKubeletConfig(parameters: KubeletParameters): string {
     clusterDNS: [parameters.clusterDNS],
     clusterDomain: parameters.clusterDomain,
     rotateCertificates: true,
+    // The serving certificate comes from the guest CA through a CSR the Node operator approves
+    // for the Machine's own names, so the API server can verify kubelets (not self-signed).
+    serverTLSBootstrap: true,
     failSwapOn: false,
     // Hosts share one disk and one memory: thresholds for a real server would evict at once.
     evictionHard: { 'memory.available': '50Mi', 'nodefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.available': '1%' },

@@ -88,7 +88,11 @@ export function containerdStep(sandboxImage: string): JoinStep {
   };
 }
 
-/** The kubelet's CA, bootstrap kubeconfig, configuration and service; waits for its /healthz. */
+/**
+ * The kubelet's CA, bootstrap kubeconfig, configuration and service. It does not wait for the
+ * kubelet: a bootstrapping kubelet serves /healthz only once its client certificate request is
+ * approved, which is the caller's business (kubeletHealthyStep after approving).
+ */
 export function kubeletStep(parameters: Omit<JoinParameters, 'sandboxImage' | 'podSubnet'>): JoinStep {
   return {
     name: 'configure and start the kubelet',
@@ -97,9 +101,13 @@ export function kubeletStep(parameters: Omit<JoinParameters, 'sandboxImage' | 'p
       renderFileScript('/etc/kubernetes/bootstrap-kubelet.conf', renderBootstrapKubeconfig({ server: parameters.server, caPem: parameters.caPem, token: parameters.bootstrapToken }), '0600'),
       renderFileScript('/var/lib/kubelet/config.yaml', renderKubeletConfig({ nodeIP: parameters.nodeIP, cgroupRoot: parameters.cgroupRoot, clusterDNS: parameters.clusterDNS, clusterDomain: parameters.clusterDomain })),
       renderServiceScript('kubelet', kubeletCommand({ nodeName: parameters.nodeName, nodeIP: parameters.nodeIP, labels: parameters.labels })),
-      waitFor('kubelet', KUBELET_HEALTHY, 60),
     ].join('\n'),
   };
+}
+
+/** Waits for the kubelet's /healthz (after its client certificate request was approved). */
+export function kubeletHealthyStep(seconds = 60): JoinStep {
+  return { name: 'wait for the kubelet', script: waitFor('kubelet', KUBELET_HEALTHY, seconds) };
 }
 
 /** Succeeds when containerd's CRI plugin loaded (`{ctr}` stands for the ctr command line). */

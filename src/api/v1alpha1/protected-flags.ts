@@ -26,7 +26,7 @@ const PROTECTED_FLAG_GROUPS: Readonly<Record<ControlPlaneComponentName, readonly
     },
     {
       why: certificates,
-      flags: ['tls-cert-file', 'tls-private-key-file', 'tls-sni-cert-key', 'kubelet-client-*', 'proxy-client-*', 'service-account-key-file', 'service-account-signing-key-file', 'service-account-signing-endpoint'],
+      flags: ['tls-cert-file', 'tls-private-key-file', 'tls-sni-cert-key', 'kubelet-client-*', 'kubelet-certificate-authority', 'proxy-client-*', 'service-account-key-file', 'service-account-signing-key-file', 'service-account-signing-endpoint'],
     },
     {
       why: 'service-account tokens must name and be checked against the issuer Tessera configures (a token of a deleted account must stop working)',

@@ -9,12 +9,49 @@ import { renderKubernetesEndpoints } from '../fabric/guest-link.ts';
 import { podSubnetOf } from '../fabric/vpc-plan.ts';
 import { findPackage } from '../../node/catalogue.ts';
 import { ensurePackage } from '../packages/package-artifacts.ts';
-import { CGROUP_PROBE, renderJoinSteps, type NodePackages } from '../../node/join-steps.ts';
+import { CGROUP_PROBE, kubeletHealthyStep, renderJoinSteps, type NodePackages } from '../../node/join-steps.ts';
 import { PAUSE_IMAGE } from '../packages/images.ts';
 import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, coreDnsVersionFor, PAUSE_VERSION, RUNC_VERSION } from '../packages/node-builds.ts';
-import { readHostRecord } from './host-layout.ts';
+import { readHostRecord, type HostRecord } from './host-layout.ts';
 import { mustRunOnHost, runStepsOnHost } from './host-ssh.ts';
 import { linkGuestToHosts, routePodSubnetToHost } from './local-hosts.ts';
+import { judgeKubeletCsr, KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, type KubeletCsr, type MachineIdentity } from '../../operators/machine/kubelet-csr.ts';
+
+/** How long a by-hand join waits for its kubelets' certificate requests. */
+const CSR_WAIT_MS = 120_000;
+
+type CsrList = { items: { metadata: { name: string }; spec: { signerName: string; username?: string; groups?: string[]; usages?: string[]; request: string }; status?: { conditions?: { type: string }[] } }[] };
+
+/**
+ * Nothing in a guest approves kubelet certificates on its own (no blanket auto-approval): the
+ * by-hand join approves the client and serving requests of the hosts it joined, judged exactly as
+ * the Node operator judges a Machine's (src/operators/machine/kubelet-csr.ts).
+ */
+export async function approveJoinedKubelets(options: Pick<GuestJoinOptions, 'kubectl' | 'guestKubeconfigPath' | 'onProgress'>, records: readonly Pick<HostRecord, 'name' | 'vpcAddress'>[], tokenId: string): Promise<void> {
+  const identities: MachineIdentity[] = records.map((record) => ({ nodeName: record.name, bootstrapTokenIds: [tokenId], hostnames: [record.name], addresses: [record.vpcAddress] }));
+  const approved = new Set<string>();
+  const wanted = records.flatMap((record) => [`${KUBELET_CLIENT_SIGNER} ${record.name}`, `${KUBELET_SERVING_SIGNER} ${record.name}`]);
+  const deadline = Date.now() + CSR_WAIT_MS;
+  while (wanted.some((entry) => !approved.has(entry))) {
+    if (Date.now() > deadline) {
+      options.onProgress(`warning: no approvable certificate request arrived within ${CSR_WAIT_MS / 1000} s for ${wanted.filter((entry) => !approved.has(entry)).join(', ')}: see \`kubectl get csr\` in the guest`);
+      return;
+    }
+    const list = JSON.parse(await options.kubectl(['get', 'csr', '-o', 'json'], { kubeconfig: options.guestKubeconfigPath })) as CsrList;
+    for (const item of list.items) {
+      if (item.status?.conditions?.some((condition) => condition.type === 'Approved' || condition.type === 'Denied')) continue;
+      const csr: KubeletCsr = { name: item.metadata.name, signerName: item.spec.signerName, username: item.spec.username ?? '', groups: item.spec.groups ?? [], usages: item.spec.usages ?? [], requestPem: Buffer.from(item.spec.request, 'base64').toString('utf8') };
+      for (const identity of identities) {
+        const verdict = judgeKubeletCsr(csr, identity);
+        if (!verdict) continue;
+        await options.kubectl(['certificate', verdict.verdict === 'approve' ? 'approve' : 'deny', csr.name], { kubeconfig: options.guestKubeconfigPath });
+        options.onProgress(`host ${identity.nodeName}: ${verdict.verdict === 'approve' ? 'approved' : 'denied'} ${csr.name}: ${verdict.message}`);
+        if (verdict.verdict === 'approve') approved.add(`${csr.signerName} ${identity.nodeName}`);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
 
 /** kubectl against the meta cluster, or (with `kubeconfig`) against the guest; stdin optional. */
 export type Kubectl = (args: readonly string[], options?: { kubeconfig?: string; input?: string }) => Promise<string>;
@@ -100,10 +137,12 @@ export async function joinGuest(options: GuestJoinOptions): Promise<void> {
     kubelet: await artifact('kubelet', version),
     images: [await artifact('pause', PAUSE_VERSION), await artifact('kube-proxy', version), await artifact('coredns', coreDnsVersionFor(version)), await artifact('demo', '1.0')],
   };
+  const records: HostRecord[] = [];
   await Promise.all(
     options.hosts.map(async (name) => {
       const record = await readHostRecord(tesseraHome, name);
       if (!record) throw new Error(`host ${name} does not exist: create it with \`tessera hosts create ${name}\``);
+      records.push(record);
       const cgroupRoot = (await mustRunOnHost(tesseraHome, record, 'read the host\'s cgroup', CGROUP_PROBE)).trim();
       const podSubnet = podSubnetOf(network.podCIDR ?? '10.244.0.0/16', network.nodeCIDRMaskSize ?? 24, record.index);
       await routePodSubnetToHost(tesseraHome, name, podSubnet);
@@ -128,4 +167,6 @@ export async function joinGuest(options: GuestJoinOptions): Promise<void> {
       onProgress(`host ${name}: kubelet ${version} started in ${((Date.now() - started) / 1000).toFixed(1)} s, pod subnet ${podSubnet}`);
     }),
   );
+  await approveJoinedKubelets(options, records, id);
+  await Promise.all(records.map((record) => runStepsOnHost(tesseraHome, record, [kubeletHealthyStep()])));
 }

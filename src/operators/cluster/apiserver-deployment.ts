@@ -59,6 +59,9 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     ['kubelet-client-certificate', pki('apiserver-kubelet-client.crt')],
     ['kubelet-client-key', pki('apiserver-kubelet-client.key')],
     ['kubelet-preferred-address-types', 'InternalIP,ExternalIP,Hostname'],
+    // Kubelets serve with certificates the guest CA signed through CSRs the Node operator
+    // approved for each Machine's own names: verify them, never trust a self-signed one.
+    ['kubelet-certificate-authority', pki('ca.crt')],
     ['service-cluster-ip-range', spec.network.serviceCIDR],
     ['service-account-issuer', `https://kubernetes.default.svc.${spec.network.clusterDomain}`],
     ['service-account-key-file', pki('sa.pub')],

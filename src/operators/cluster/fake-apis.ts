@@ -17,6 +17,7 @@ const kindOfResource: Record<string, string> = {
   deployments: 'Deployment',
   replicasets: 'ReplicaSet',
   clusters: 'Cluster',
+  machines: 'Machine',
   events: 'Event',
 };
 

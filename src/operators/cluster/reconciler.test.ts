@@ -288,6 +288,26 @@ test('deleting a Cluster removes what it owns, API servers without a grace perio
   assert.deepEqual(clusterOf(meta, 'shop').metadata.finalizers, [], 'the finalizer goes once nothing is left');
 });
 
+test('deleting a Cluster takes its Machines out first, while the guest still runs, and says it waits for them', async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  meta.put({ apiVersion: 'tessera.dev/v1alpha1', kind: 'Machine', metadata: { name: 'w1', namespace: 'team-a' }, spec: { clusterName: 'shop' } } as never);
+  meta.put({ apiVersion: 'tessera.dev/v1alpha1', kind: 'Machine', metadata: { name: 'other', namespace: 'team-a' }, spec: { clusterName: 'another' } } as never);
+  const cluster = clusterOf(meta, 'shop');
+  meta.put({ ...cluster, metadata: { ...cluster.metadata, deletionTimestamp: now.toISOString() } } as never);
+  const from = meta.requests.length;
+  await reconciler.reconcile('team-a/shop');
+  const deletes = meta.requests.slice(from).filter((request) => request.startsWith('DELETE'));
+  assert.deepEqual(deletes, ['DELETE /apis/tessera.dev/v1alpha1/namespaces/team-a/machines/w1'], 'only its own Machine, and nothing of the control plane yet');
+  const ready = conditionOf(meta, 'shop', 'Ready');
+  assert.equal(ready?.reason, 'WaitingForMachines');
+  assert.match(ready?.message ?? '', /waiting for Machine\(s\) w1/);
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Deleting');
+  await reconciler.reconcile('team-a/shop');
+  assert.ok(meta.requests.slice(from).some((request) => request.startsWith('DELETE') && request.includes('/deployments')), 'once the Machines are gone the control plane goes');
+});
+
 test('a protected flag that slipped past the API server is never rendered, and SpecValid says so', async () => {
   const { meta, reconciler, events } = setup();
   addCluster(meta, 'shop', { controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'AlwaysAllow' } } } });

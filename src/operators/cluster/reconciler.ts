@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, ClusterCondition, ClusterStatus, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { withDefaults } from '../../api/v1alpha1/cluster.ts';
+import { SKIP_HOST_CLEANUP_ANNOTATION, type Machine } from '../../api/v1alpha1/machine.ts';
 import { oldestVersion } from '../../api/v1alpha1/version-catalogue.ts';
 import { findCondition, setCondition, summarizeReady, type Condition, type ConditionUpdate } from '../../controller/conditions.ts';
 import type { ReconcileResult } from '../../controller/controller.ts';
@@ -406,6 +407,23 @@ export class ClusterReconciler {
     const { client, caches, events } = this.options;
     const namespace = cluster.metadata.namespace ?? 'default';
     const selector = `${CLUSTER_LABEL}=${cluster.metadata.name}`;
+    // Machines go first, while the guest still runs: the Node operator takes each host out
+    // (Node deleted, services stopped, packages removed) before the control plane goes.
+    const machines = (await client.get<{ items: Machine[] }>(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'machines', namespace }))).items.filter((machine) => machine.spec.clusterName === cluster.metadata.name);
+    if (machines.length > 0) {
+      const fresh = machines.filter((machine) => !machine.metadata.deletionTimestamp);
+      for (const machine of fresh) {
+        await client.delete(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'machines', namespace, name: machine.metadata.name })).catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+      }
+      const names = machines.map((machine) => machine.metadata.name).sort().join(', ');
+      if (fresh.length > 0) events.normal(clusterTarget(cluster), EventReason.Deleting, `taking out ${fresh.length} Machine(s) before the control plane: ${fresh.map((machine) => machine.metadata.name).join(', ')}`);
+      const message = `waiting for Machine(s) ${names} to be taken out of the guest and cleaned; a Machine whose host cannot be cleaned says why in its status (annotate it ${SKIP_HOST_CLEANUP_ANNOTATION}=true to give up on a dead host)`;
+      const conditions = setCondition(((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => OWN_CONDITION_TYPES.has(condition.type)), { type: ConditionType.Ready, status: 'False', reason: Reason.WaitingForMachines, message }, cluster.metadata.generation, this.now());
+      await this.writeStatus(key, cluster, { ...ownStatus(cluster.status), phase: 'Deleting', conditions: conditions as ClusterCondition[] });
+      return { requeueAfter: 5_000 };
+    }
     const owned = [caches.deployments, caches.pods, caches.claims, caches.services, caches.secrets] as CacheReader<MetaObject>[];
     const total = owned.reduce((sum, cache) => sum + this.owned(cache, key).length, 0);
     if (total > 0) {

@@ -49,6 +49,8 @@ export const Reason = {
   ProtectedFlag: 'ProtectedFlag',
   ProfileNotApplied: 'ProfileNotApplied',
   NodeReachabilityUnavailable: 'NodeReachabilityUnavailable',
+  /** Ready while the Cluster is being deleted and waits for its Machines. */
+  WaitingForMachines: 'WaitingForMachines',
   Accepted: 'Accepted',
   // CertificatesValid
   Valid: 'Valid',

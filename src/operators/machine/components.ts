@@ -7,6 +7,7 @@ import { installPackages } from './components/packages.ts';
 import { joinNode } from './components/join.ts';
 import { observeNode } from './components/node-status.ts';
 import { remediate } from './components/remediation.ts';
+import { approveKubeletCertificates } from './components/kubelet-certificates.ts';
 
 export type MachineStep = { name: string; run: (pass: MachinePass, options: MachineReconcilerOptions) => Promise<void> };
 
@@ -15,5 +16,6 @@ export const MACHINE_STEPS: readonly MachineStep[] = [
   { name: 'packages', run: installPackages },
   { name: 'join', run: joinNode },
   { name: 'node-status', run: observeNode },
+  { name: 'kubelet-certificates', run: approveKubeletCertificates },
   { name: 'remediation', run: remediate },
 ];

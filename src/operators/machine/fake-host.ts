@@ -3,13 +3,15 @@
 // are recognised by what they write, so the tests exercise the real rendered steps.
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
+import type { Condition } from '../../controller/conditions.ts';
 import type { ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
 import type { Machine, MachineStatus } from '../../api/v1alpha1/machine.ts';
 import { findPackage, installDir, type PackageDefinition } from '../../node/catalogue.ts';
 import type { PackageArtifact } from '../../node/package-manifest.ts';
 import { HostKeyMismatchError, HostUnreachableError, fingerprintOf, type CommandResult, type HostConnector, type HostSession } from './host-access.ts';
 import { PROBE_SCRIPT } from './host-probe.ts';
-import type { GuestApi, MachineReconcilerOptions, MetaApi } from './machine-pass.ts';
+import type { GuestApi, MachineBootstrapToken, MachineReconcilerOptions, MetaApi } from './machine-pass.ts';
+import type { CsrVerdict, KubeletCsr } from './kubelet-csr.ts';
 import { silentLogger } from '../../controller/logger.ts';
 
 export const keyOf = (seed: string) => `ssh-ed25519 ${Buffer.from(`host key ${seed}`).toString('base64')}`;
@@ -21,6 +23,7 @@ export class FakeHost {
   packages = new Map<string, string>();
   services = { containerd: 'missing', kubelet: 'missing' };
   kubeletJoined = false;
+  kubeletServing = true;
   criServing = true;
   images = new Set<string>();
   failInstallOf: string | undefined;
@@ -48,6 +51,7 @@ export class FakeHost {
       `service.kubelet=${this.services.kubelet}`,
       `kubelet.healthy=${this.services.kubelet === 'run' ? 'yes' : 'no'}`,
       `kubelet.joined=${this.kubeletJoined ? 'yes' : 'no'}`,
+      `kubelet.serving=${this.kubeletServing ? 'yes' : 'no'}`,
       `cri=${this.services.containerd === 'run' && this.criServing ? 'ok' : 'no'}`,
       ...[...this.images].map((image) => `image=${image}`),
     ].join('\n');
@@ -108,7 +112,11 @@ export class FakeGuest implements GuestApi {
   server = 'https://10.96.0.1:6443';
   caPem = '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n';
   answers = true;
-  token: string | undefined = 'abcdef.0123456789abcdef';
+  /** Bootstrap tokens by the Machine UID they were issued for. */
+  tokens = new Map<string, MachineBootstrapToken[]>();
+  issuedTokens = 0;
+  csrs: KubeletCsr[] = [];
+  decisions: { name: string; verdict: CsrVerdict }[] = [];
   nodes = new Map<string, V1Node>();
   applied: object[] = [];
   deleted: string[] = [];
@@ -123,8 +131,23 @@ export class FakeGuest implements GuestApi {
   async getNode(name: string): Promise<V1Node | undefined> {
     return structuredClone(this.nodes.get(name));
   }
-  async bootstrapToken(): Promise<string | undefined> {
-    return this.token;
+  async machineBootstrapTokens(machineUid: string): Promise<MachineBootstrapToken[]> {
+    return [...(this.tokens.get(machineUid) ?? [])];
+  }
+  async issueMachineBootstrapToken(machineUid: string, _description: string, _now: Date, expiresAt: Date): Promise<MachineBootstrapToken> {
+    const id = `tok${String(this.issuedTokens++).padStart(3, '0')}`;
+    const token = { id, token: `${id}.0123456789abcdef`, expiresAt };
+    this.tokens.set(machineUid, [...(this.tokens.get(machineUid) ?? []), token]);
+    return token;
+  }
+  async deleteBootstrapToken(id: string): Promise<void> {
+    for (const [uid, tokens] of this.tokens) this.tokens.set(uid, tokens.filter((token) => token.id !== id));
+  }
+  async pendingKubeletCsrs(): Promise<KubeletCsr[]> {
+    return this.csrs.filter((csr) => !this.decisions.some((decision) => decision.name === csr.name));
+  }
+  async decideCsr(name: string, verdict: CsrVerdict): Promise<void> {
+    this.decisions.push({ name, verdict });
   }
   async patchNode(name: string, patch: { labels?: Record<string, string | null>; annotations?: Record<string, string>; unschedulable?: boolean }): Promise<void> {
     const node = this.nodes.get(name);
@@ -195,6 +218,13 @@ export class FakeMeta implements MetaApi {
   }
   async createPackageVersion(object: ClusterPackageVersion): Promise<void> {
     this.packageVersions.set(`${object.metadata.namespace}/${object.metadata.name}`, object);
+  }
+  clusterConditions = new Map<string, Condition[]>();
+  async writeClusterConditions(cluster: Cluster, conditions: Condition[]): Promise<boolean> {
+    const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+    if (JSON.stringify(this.clusterConditions.get(key)) === JSON.stringify(conditions)) return false;
+    this.clusterConditions.set(key, structuredClone(conditions));
+    return true;
   }
   async writeStatus(machine: Machine, status: MachineStatus): Promise<boolean> {
     const key = `${machine.metadata.namespace}/${machine.metadata.name}`;

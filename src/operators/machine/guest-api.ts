@@ -6,8 +6,20 @@ import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, RestClient, isNotFound, resourcePath } from '../../controller/rest-client.ts';
 import { parseKubeconfig } from '../../pki/kubeconfig.ts';
-import { BOOTSTRAP_TOKEN_SECRET_TYPE, newestValidBootstrapToken, parseBootstrapTokenSecret, bootstrapTokenString } from '../cluster/guest/bootstrap-token.ts';
+import { randomBytes } from 'node:crypto';
+import { bootstrapTokenSecretName, bootstrapTokenString, generateBootstrapToken, parseBootstrapTokenSecret, renderBootstrapTokenSecret } from '../cluster/guest/bootstrap-token.ts';
 import type { GuestApi, GuestConnector } from './machine-pass.ts';
+import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, type KubeletCsr } from './kubelet-csr.ts';
+
+/** Label on a bootstrap token Secret in the guest naming the Machine (by UID) it was issued for. */
+export const MACHINE_UID_LABEL = 'tessera.dev/machine-uid';
+const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+
+type CsrObject = {
+  metadata: { name: string };
+  spec: { signerName: string; username?: string; groups?: string[]; usages?: string[]; request: string };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+};
 
 export function guestApiFromKubeconfig(text: string): GuestApi {
   const fields = parseKubeconfig(text);
@@ -34,18 +46,43 @@ export function guestApiFromKubeconfig(text: string): GuestApi {
         throw error;
       }
     },
-    bootstrapToken: async (now) => {
-      const list = await client.get<{ items: V1Secret[] }>('/api/v1/namespaces/kube-system/secrets', { fieldSelector: `type=${BOOTSTRAP_TOKEN_SECRET_TYPE}` });
-      const tokens = list.items.flatMap((secret) => {
+    machineBootstrapTokens: async (machineUid) => {
+      const list = await client.get<{ items: V1Secret[] }>('/api/v1/namespaces/kube-system/secrets', { labelSelector: `${MACHINE_UID_LABEL}=${machineUid}` });
+      return list.items.flatMap((secret) => {
         try {
-          return [parseBootstrapTokenSecret(secret as never)];
+          const token = parseBootstrapTokenSecret(secret as never);
+          return [{ id: token.id, token: bootstrapTokenString(token), expiresAt: token.expiresAt }];
         } catch {
           return [];
         }
       });
-      // At least a few minutes of life left, so the kubelet's bootstrap does not race the expiry.
-      const token = newestValidBootstrapToken(tokens, new Date(now.getTime() + 5 * 60_000));
-      return token ? bootstrapTokenString(token) : undefined;
+    },
+    issueMachineBootstrapToken: async (machineUid, description, now, expiresAt) => {
+      const token = generateBootstrapToken({ random: (size) => randomBytes(size), now, ttlMs: expiresAt.getTime() - now.getTime() });
+      const secret = renderBootstrapTokenSecret(token) as V1Secret;
+      secret.metadata = { ...secret.metadata, labels: { ...secret.metadata?.labels, [MACHINE_UID_LABEL]: machineUid } };
+      secret.data = { ...secret.data, description: Buffer.from(description).toString('base64') };
+      await client.create('/api/v1/namespaces/kube-system/secrets', secret);
+      return { id: token.id, token: bootstrapTokenString(token), expiresAt: token.expiresAt };
+    },
+    deleteBootstrapToken: async (id) => {
+      try {
+        await client.delete(`/api/v1/namespaces/kube-system/secrets/${bootstrapTokenSecretName(id)}`);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    },
+    pendingKubeletCsrs: async () => {
+      const list = await client.get<{ items: CsrObject[] }>(CSR_PATH);
+      return list.items
+        .filter((csr) => (csr.spec.signerName === KUBELET_CLIENT_SIGNER || csr.spec.signerName === KUBELET_SERVING_SIGNER) && !csr.status?.conditions?.some((condition) => condition.type === 'Approved' || condition.type === 'Denied'))
+        .map((csr): KubeletCsr => ({ name: csr.metadata.name, signerName: csr.spec.signerName, username: csr.spec.username ?? '', groups: csr.spec.groups ?? [], usages: csr.spec.usages ?? [], requestPem: Buffer.from(csr.spec.request, 'base64').toString('utf8') }));
+    },
+    decideCsr: async (name, verdict) => {
+      const path = `${CSR_PATH}/${encodeURIComponent(name)}`;
+      const csr = await client.get<CsrObject>(path);
+      const condition = { type: verdict.verdict === 'approve' ? 'Approved' : 'Denied', status: 'True', reason: verdict.verdict === 'approve' ? 'TesseraMachineApproved' : 'TesseraMachineDenied', message: verdict.message.slice(0, 1000) };
+      await client.request('PUT', `${path}/approval`, { body: { ...csr, status: { ...csr.status, conditions: [...(csr.status?.conditions ?? []), condition] } } });
     },
     patchNode: async (name, patch) => {
       const metadata = { ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.annotations ? { annotations: patch.annotations } : {}) };

@@ -17,6 +17,8 @@ export type HostProbe = {
   kubeletHealthy: boolean;
   /** The kubelet holds a client certificate (it has joined once). */
   kubeletJoined: boolean;
+  /** The kubelet holds a serving certificate issued through a CSR (logs and exec can verify it). */
+  kubeletServing: boolean;
   /** containerd's CRI plugin loaded (what the kubelet talks to). */
   criServing: boolean;
   /** Image references in containerd's k8s.io namespace (empty while containerd is down). */
@@ -32,13 +34,14 @@ export const PROBE_SCRIPT = [
   // A busy kubelet may miss one answer: only three misses in a row count as not healthy.
   `ok=no; if [ -L /etc/service/kubelet ]; then for i in 1 2 3; do if timeout 3 sh -c '${KUBELET_HEALTHY}' >/dev/null 2>&1; then ok=yes; break; fi; sleep 1; done; fi; echo kubelet.healthy=$ok`,
   'if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet.joined=yes; else echo kubelet.joined=no; fi',
+  'if [ -e /var/lib/kubelet/pki/kubelet-server-current.pem ]; then echo kubelet.serving=yes; else echo kubelet.serving=no; fi',
   `if ${CRI_SERVING.replace('{ctr}', `${INSTALL_ROOT}/containerd/current/bin/ctr --address ${CONTAINERD_SOCKET}`)}; then echo cri=ok; else echo cri=no; fi`,
   `${INSTALL_ROOT}/containerd/current/bin/ctr --address ${CONTAINERD_SOCKET} -n k8s.io images ls -q 2>/dev/null | sed 's/^/image=/'`,
   'true',
 ].join('\n');
 
 export function parseProbe(output: string): HostProbe {
-  const probe: HostProbe = { hostname: '', nodeIP: '', cgroup: '', packages: [], services: { containerd: 'missing', kubelet: 'missing' }, kubeletHealthy: false, kubeletJoined: false, criServing: false, images: [] };
+  const probe: HostProbe = { hostname: '', nodeIP: '', cgroup: '', packages: [], services: { containerd: 'missing', kubelet: 'missing' }, kubeletHealthy: false, kubeletJoined: false, kubeletServing: false, criServing: false, images: [] };
   const service = (value: string): ServiceState => (value === 'run' ? 'run' : value === 'missing' ? 'missing' : 'down');
   for (const line of output.split('\n')) {
     const at = line.indexOf('=');
@@ -59,6 +62,7 @@ export function parseProbe(output: string): HostProbe {
     else if (key === 'service.kubelet') probe.services.kubelet = service(value);
     else if (key === 'kubelet.healthy') probe.kubeletHealthy = value === 'yes';
     else if (key === 'kubelet.joined') probe.kubeletJoined = value === 'yes';
+    else if (key === 'kubelet.serving') probe.kubeletServing = value === 'yes';
     else if (key === 'image') probe.images.push(value);
     else if (key === 'cri') probe.criServing = value === 'ok';
   }

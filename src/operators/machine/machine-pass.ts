@@ -5,13 +5,17 @@ import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import type { ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
 import type { Machine, MachineStatus } from '../../api/v1alpha1/machine.ts';
-import type { ConditionUpdate } from '../../controller/conditions.ts';
+import type { Condition, ConditionUpdate } from '../../controller/conditions.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { PackageDefinition } from '../../node/catalogue.ts';
 import type { PackageArtifact } from '../../node/package-manifest.ts';
 import type { HostConnector, HostSession } from './host-access.ts';
 import type { HostProbe } from './host-probe.ts';
 import type { RemediationSettings } from './remediation-policy.ts';
+import type { CsrVerdict, KubeletCsr } from './kubelet-csr.ts';
+
+/** A bootstrap token issued for one Machine: "<id>.<secret>" and when it stops working. */
+export type MachineBootstrapToken = { id: string; token: string; expiresAt: Date };
 
 /** The meta cluster as the Node operator uses it. */
 export type MetaApi = {
@@ -23,6 +27,8 @@ export type MetaApi = {
   createPackageVersion(object: ClusterPackageVersion): Promise<void>;
   /** Writes status when it differs from `machine.status`; returns whether it wrote. */
   writeStatus(machine: Machine, status: MachineStatus): Promise<boolean>;
+  /** Sets the Cluster's conditions this operator owns (MachinesHealthy) when they differ. */
+  writeClusterConditions(cluster: Cluster, conditions: Condition[]): Promise<boolean>;
   addFinalizer(machine: Machine): Promise<Machine>;
   /** Makes the Cluster the Machine's owner, so deleting the Cluster deletes (and cleans) its Machines. */
   setOwner(machine: Machine, cluster: Cluster): Promise<void>;
@@ -36,8 +42,15 @@ export type GuestApi = {
   caPem: string;
   reachable(): Promise<boolean>;
   getNode(name: string): Promise<V1Node | undefined>;
-  /** "<id>.<secret>" of the newest valid bootstrap token the Cluster operator keeps, if any. */
-  bootstrapToken(now: Date): Promise<string | undefined>;
+  /** This Machine's own bootstrap tokens (labelled with its UID) still in the guest. */
+  machineBootstrapTokens(machineUid: string): Promise<MachineBootstrapToken[]>;
+  /** Issues a bootstrap token for this Machine only, expiring at `expiresAt`. */
+  issueMachineBootstrapToken(machineUid: string, description: string, now: Date, expiresAt: Date): Promise<MachineBootstrapToken>;
+  deleteBootstrapToken(id: string): Promise<void>;
+  /** Kubelet client and serving CSRs neither approved nor denied yet. */
+  pendingKubeletCsrs(): Promise<KubeletCsr[]>;
+  /** Approves or denies a CSR, with the reason in its condition. */
+  decideCsr(name: string, verdict: CsrVerdict): Promise<void>;
   patchNode(name: string, patch: { labels?: Record<string, string | null>; annotations?: Record<string, string>; taints?: V1Taint[]; unschedulable?: boolean }): Promise<void>;
   deleteNode(name: string): Promise<void>;
   /** Pods bound to the Node. */
@@ -63,9 +76,10 @@ export type NodeFabric = {
   prepareHost(input: { machine: Machine; server: string; podCIDR: string; nodeMaskSize: number }): Promise<{ podSubnet: string; guestObjects?: readonly object[] }>;
 };
 
+/** Events go on a Machine, or on its Cluster for what concerns all its Machines. */
 export type Events = {
-  normal(machine: Machine, reason: string, message: string): void;
-  warning(machine: Machine, reason: string, message: string): void;
+  normal(object: Machine | Cluster, reason: string, message: string): void;
+  warning(object: Machine | Cluster, reason: string, message: string): void;
 };
 
 export type MachineReconcilerOptions = {

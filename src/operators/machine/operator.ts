@@ -54,7 +54,8 @@ export class MachineOperator {
     this.packageVersions = new Informer<ClusterPackageVersion>(client, '/apis/tessera.dev/v1alpha1/clusterpackageversions', { onError });
     this.machines.addIndexer(BY_CLUSTER, (machine) => [`${machine.metadata.namespace ?? ''}/${machine.spec.clusterName}`]);
     const events = new EventRecorder(client, MACHINE_FIELD_MANAGER, undefined, onError);
-    const target = (machine: Machine) => ({ apiVersion: machineResource.apiVersion, kind: 'Machine', name: machine.metadata.name, namespace: machine.metadata.namespace, uid: machine.metadata.uid });
+    // Items of a list carry no kind: a Machine is known by its spec.clusterName.
+    const target = (object: Machine | Cluster) => ({ apiVersion: machineResource.apiVersion, kind: 'clusterName' in object.spec ? 'Machine' : 'Cluster', name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid });
     const readSecret = async (namespace: string, name: string) => {
       try {
         const secret = await client.get<V1Secret>(resourcePath({ version: 'v1', resource: 'secrets', namespace, name }));
@@ -85,6 +86,8 @@ export class MachineOperator {
           if (!isAlreadyExists(error)) throw error;
         }
       },
+      writeClusterConditions: async (cluster, conditions) =>
+        (await applyStatus(client, { path: resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name }), apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', current: cluster, status: { conditions: conditions as never }, fieldManager: MACHINE_FIELD_MANAGER })).written,
       writeStatus: async (machine, status) => (await applyStatus(client, { path: machinePath(machine.metadata.namespace ?? 'default', machine.metadata.name), apiVersion: machineResource.apiVersion, kind: 'Machine', current: machine, status, fieldManager: MACHINE_FIELD_MANAGER })).written,
       setOwner: async (machine, cluster) => {
         const owner = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', name: cluster.metadata.name, uid: cluster.metadata.uid ?? '', blockOwnerDeletion: false };

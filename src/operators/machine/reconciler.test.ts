@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { Machine } from '../../api/v1alpha1/machine.ts';
 import { FakeGuest, FakeHost, FakeMeta, fakeConnector, fakeOptions, keyOf, machineFor, readyCluster } from './fake-host.ts';
 import { MachineReconciler } from './reconciler.ts';
@@ -38,10 +39,23 @@ test('a new Machine gets the Cluster default packages in dependency order, joins
   assert.deepEqual(host('w1').uploads.map((path) => path.replace('/var/lib/tessera/uploads/', '')), ['runc-1.5.3.tar.gz', 'cni-plugins-1.10.0.tar.gz', 'containerd-2.4.2.tar.gz', 'pause-3.10.2.tar.gz', 'kubelet-1.37.2.tar.gz', 'kube-proxy-1.37.2.tar.gz', 'coredns-1.14.6.tar.gz', 'demo-1.0.tar.gz']);
   assert.equal(machine.status?.packages?.find((entry) => entry.name === 'kubelet')?.version, '1.37.2');
   assert.equal(machine.status?.nodeName, 'w1');
-  assert.ok(host('w1').changes.some((script) => script.includes("token: abcdef.0123456789abcdef")), 'the kubelet bootstraps with the guest\'s token');
+  assert.ok(host('w1').changes.some((script) => script.includes('token: tok000.0123456789abcdef')), 'the kubelet bootstraps with a token issued for this Machine');
+  assert.deepEqual(guest.tokens.get('w1-uid'), [], 'the token is deleted once the Node is Ready');
   assert.equal(guest.nodes.get('w1')?.metadata?.labels?.['node-role.kubernetes.io/worker'], '');
   assert.equal(guest.nodes.get('w1')?.metadata?.annotations?.['tessera.dev/machine'], 'default/w1');
   assert.equal(meta.packageVersions.get('default/shop')?.spec.packages.find((entry) => entry.name === 'kubelet')?.version, '1.37.2');
+});
+
+test('only this Machine\'s kubelet CSRs are approved: its own token\'s client request, not a stranger\'s claim on its name, not another node\'s', async () => {
+  const { reconciler, guest, host } = setup();
+  const request = (commonName: string) => execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-subj', `/O=system:nodes/CN=${commonName}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const csr = (name: string, username: string, commonName: string) => ({ name, signerName: 'kubernetes.io/kube-apiserver-client-kubelet', username, groups: ['system:bootstrappers'], usages: ['digital signature', 'client auth'], requestPem: request(commonName) });
+  host('w1').onKubeletStart = () => {
+    const id = guest.tokens.get('w1-uid')?.[0]?.id ?? '';
+    guest.csrs.push(csr('own', `system:bootstrap:${id}`, 'system:node:w1'), csr('stranger', 'system:bootstrap:zzz999', 'system:node:w1'), csr('hand-joined', 'system:bootstrap:yyy888', 'system:node:other'));
+  };
+  await reconciler.reconcile('default/w1');
+  assert.deepEqual(guest.decisions.map((decision) => [decision.name, decision.verdict.verdict]), [['own', 'approve'], ['stranger', 'deny']]);
 });
 
 test('a converged Machine costs one read-only probe per pass and no status write', async () => {
@@ -127,7 +141,7 @@ test('a stopped kubelet is restarted with an Event and Remediating True, then Re
 });
 
 test('no remediation while two of three Machines of the Cluster are unhealthy: the condition says why and nothing runs', async () => {
-  const { reconciler, condition, host, options } = setup(['w1', 'w2', 'w3']);
+  const { reconciler, condition, host, options, meta } = setup(['w1', 'w2', 'w3']);
   for (const name of ['w1', 'w2', 'w3']) for (let pass = 0; pass < 2; pass++) await reconciler.reconcile(`default/${name}`);
   host('w2').reachable = false;
   await reconciler.reconcile('default/w2');
@@ -139,6 +153,14 @@ test('no remediation while two of three Machines of the Cluster are unhealthy: t
   assert.match(condition('w1', 'Remediating')?.message ?? '', /kubelet service is down: 2 of 3 Machines of the Cluster are unhealthy/);
   assert.ok(options.recorded.some((event) => event.reason === 'RemediationHeld'));
   assert.equal(DEFAULT_REMEDIATION.maxUnhealthyPercent, 55);
+  const machinesHealthy = meta.clusterConditions.get('default/shop')?.find((entry) => entry.type === 'MachinesHealthy');
+  assert.equal(machinesHealthy?.status, 'False');
+  assert.equal(machinesHealthy?.reason, 'HeldTooManyUnhealthy');
+  assert.match(machinesHealthy?.message ?? '', /2 of 3 Machines unhealthy \(w1, w2\), more than 55%/);
+  host('w2').reachable = true;
+  host('w1').services.kubelet = 'run';
+  for (const name of ['w2', 'w1']) await reconciler.reconcile(`default/${name}`);
+  assert.equal(meta.clusterConditions.get('default/shop')?.find((entry) => entry.type === 'MachinesHealthy')?.reason, 'AllHealthy');
 });
 
 test('deleting a Machine cordons and deletes its Node, cleans the host over SSH, then releases the finalizer', async () => {

@@ -12,7 +12,8 @@ import { CLEANUP_SCRIPT } from './components/host-cleanup.ts';
 import { mustRun } from './host-access.ts';
 import { podName, podsToEvict } from './drain.ts';
 import type { MachinePass, MachineReconcilerOptions } from './machine-pass.ts';
-import { MachineCondition, MachineReason, READY_INPUTS } from './status.ts';
+import { CLUSTER_MACHINES_CONDITION, MachineCondition, MachineReason, READY_INPUTS } from './status.ts';
+import { DEFAULT_REMEDIATION, clusterMachinesHealth } from './remediation-policy.ts';
 
 export const MACHINE_FINALIZER = 'tessera.dev/machine-cleanup';
 export const DEFAULT_HEALTH_CHECK_PERIOD_MS = 30_000;
@@ -51,9 +52,33 @@ export class MachineReconciler {
     } finally {
       pass.host?.close();
     }
-    await this.options.meta.writeStatus(machine, this.summarise(pass));
+    const status = this.summarise(pass);
+    await this.options.meta.writeStatus(machine, status);
+    if (pass.cluster) await this.reportClusterMachines(pass, status);
     if (failure) return { requeue: true };
     return { requeueAfter: pass.requeueAfterMs ?? this.options.healthCheckPeriodMs ?? DEFAULT_HEALTH_CHECK_PERIOD_MS };
+  }
+
+  /** The Cluster's MachinesHealthy condition, from every Machine's Ready (this one's as just computed). */
+  private async reportClusterMachines(pass: MachinePass, status: MachineStatus): Promise<void> {
+    const cluster = pass.cluster;
+    if (!cluster || cluster.metadata.deletionTimestamp) return;
+    const healthOf = (machine: { metadata: { name: string }; spec: { zone?: string }; status?: MachineStatus }) => {
+      const remediating = findCondition(machine.status?.conditions as Condition[] | undefined, MachineCondition.Remediating);
+      // Still joining is not unhealthy; a Machine that was Ready and is not, that failed, or
+      // that has a fault remediation repairs or holds, is.
+      const faulty = remediating?.status === 'True' || (remediating?.reason ?? '').startsWith('Held');
+      return { name: machine.metadata.name, zone: machine.spec.zone ?? '', healthy: !faulty && !['NotReady', 'Remediating', 'Failed'].includes(machine.status?.phase ?? 'Pending'), remediating: false };
+    };
+    const peers = this.options.meta.listMachines(pass.namespace, cluster.metadata.name).filter((peer) => !peer.metadata.deletionTimestamp && peer.metadata.name !== pass.machine.metadata.name).map(healthOf);
+    peers.push(healthOf({ ...pass.machine, status }));
+    const health = clusterMachinesHealth(peers, pass.guestReachable, this.options.remediation ?? DEFAULT_REMEDIATION);
+    const own = ((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => condition.type === CLUSTER_MACHINES_CONDITION);
+    const conditions = setConditionIn(own, { type: CLUSTER_MACHINES_CONDITION, ...health }, cluster.metadata.generation, pass.now);
+    const before = own[0];
+    if (await this.options.meta.writeClusterConditions(cluster, conditions)) {
+      if (health.status === 'False' && health.reason !== 'Remediating' && before?.reason !== health.reason) this.options.events.warning(cluster, 'RemediationHeld', health.message);
+    }
   }
 
   /** Conditions with times, the Ready summary, the phase. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_REMEDIATION, decideRemediation, type MachineHealth } from './remediation-policy.ts';
+import { DEFAULT_REMEDIATION, clusterMachinesHealth, decideRemediation, type MachineHealth } from './remediation-policy.ts';
 
 const now = new Date('2026-12-06T12:00:00Z');
 const machine = (name: string, healthy: boolean, zone = 'zone-a', remediating = false): MachineHealth => ({ name, zone, healthy, remediating });
@@ -44,4 +44,18 @@ test('at most one machine of a cluster is under remediation at once', () => {
   const peers = [machine('w1', false), machine('w2', false, 'zone-a', true), ...['w3', 'w4', 'w5'].map((name) => machine(name, true))];
   const decision = decideRemediation({ machine: peers[0]!, peers, guestReachable: true, now, settings: DEFAULT_REMEDIATION });
   assert.equal(decision.action === 'hold' && decision.reason, 'HeldInFlightLimit');
+});
+
+test('the Cluster sees whether its unhealthy Machines are repaired or why remediation holds', () => {
+  const peer = (name: string, healthy: boolean, zone = 'a') => ({ name, zone, healthy, remediating: false });
+  assert.deepEqual(clusterMachinesHealth([peer('w1', true), peer('w2', true)], true, DEFAULT_REMEDIATION), { status: 'True', reason: 'AllHealthy', message: '2 Machine(s) healthy' });
+  const one = clusterMachinesHealth([peer('w1', true), peer('w2', true), peer('w3', false)], true, DEFAULT_REMEDIATION);
+  assert.equal(one.reason, 'Remediating');
+  const two = clusterMachinesHealth([peer('w1', true), peer('w2', false), peer('w3', false)], undefined, DEFAULT_REMEDIATION);
+  assert.equal(two.reason, 'HeldTooManyUnhealthy');
+  assert.match(two.message, /2 of 3 Machines unhealthy \(w2, w3\), more than 55%/);
+  assert.equal(clusterMachinesHealth([peer('w1', true), peer('w2', false)], false, DEFAULT_REMEDIATION).reason, 'HeldGuestUnreachable');
+  const zone = clusterMachinesHealth([peer('w1', true, 'a'), peer('w2', true, 'a'), peer('w3', true, 'b'), peer('w4', false, 'b'), peer('w5', false, 'b'), peer('w6', true, 'a')], true, DEFAULT_REMEDIATION);
+  assert.equal(zone.reason, 'HeldTooManyUnhealthy');
+  assert.match(zone.message, /in zone b/);
 });

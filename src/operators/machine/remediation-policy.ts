@@ -67,3 +67,29 @@ export function decideRemediation(input: RemediationInput): RemediationDecision 
   const action = REMEDIATION_STEPS[Math.min(step, REMEDIATION_STEPS.length - 1)] ?? 'replace';
   return { action, step: Math.min(step, REMEDIATION_STEPS.length - 1), message: action === 'replace' ? 'restart and reinstall did not help: replace this host' : `${action} (step ${step + 1} of ${REMEDIATION_STEPS.length})` };
 }
+
+/** The Cluster's MachinesHealthy condition: how its Machines are, and whether remediation may act. */
+export type ClusterMachinesHealth = { status: 'True' | 'False'; reason: 'AllHealthy' | 'Remediating' | 'HeldGuestUnreachable' | 'HeldTooManyUnhealthy'; message: string };
+
+/**
+ * The same rules as decideRemediation, seen from the Cluster: a person looking at the Cluster
+ * learns that some Machines are unhealthy and whether Tessera repairs them or holds, and why.
+ * `guestReachable` undefined: not known in this pass (the guest rule is then not applied).
+ */
+export function clusterMachinesHealth(peers: readonly MachineHealth[], guestReachable: boolean | undefined, settings: RemediationSettings): ClusterMachinesHealth {
+  const unhealthy = peers.filter((peer) => !peer.healthy);
+  if (unhealthy.length === 0) return { status: 'True', reason: 'AllHealthy', message: `${peers.length} Machine(s) healthy` };
+  const names = unhealthy.map((peer) => peer.name).sort().join(', ');
+  if (guestReachable === false) return { status: 'False', reason: 'HeldGuestUnreachable', message: `${unhealthy.length} of ${peers.length} Machines unhealthy (${names}); the guest API does not answer, so the fault is likely the control plane: no remediation until it does` };
+  if (tooMany(unhealthy.length, peers.length, settings)) {
+    return { status: 'False', reason: 'HeldTooManyUnhealthy', message: `${unhealthy.length} of ${peers.length} Machines unhealthy (${names}), more than ${settings.maxUnhealthyPercent}%: the likely fault is the network or the control plane, not the hosts; no remediation until fewer are` };
+  }
+  for (const zone of [...new Set(unhealthy.map((peer) => peer.zone))].sort()) {
+    const zonePeers = peers.filter((peer) => peer.zone === zone);
+    const zoneUnhealthy = zonePeers.filter((peer) => !peer.healthy).length;
+    if (tooMany(zoneUnhealthy, zonePeers.length, settings)) {
+      return { status: 'False', reason: 'HeldTooManyUnhealthy', message: `${zoneUnhealthy} of ${zonePeers.length} Machines in zone ${zone || '(none)'} unhealthy (${names}), more than ${settings.maxUnhealthyPercent}%: the likely fault is the zone's network; no remediation there until fewer are` };
+    }
+  }
+  return { status: 'False', reason: 'Remediating', message: `${unhealthy.length} of ${peers.length} Machines unhealthy (${names}); remediation repairs them, at most ${settings.maxInFlight} at once` };
+}

@@ -28,6 +28,7 @@ export const MachineReason = {
   Joined: 'Joined',
   WaitingForGuest: 'WaitingForGuest',
   WaitingForNode: 'WaitingForNode',
+  WaitingForCertificate: 'WaitingForCertificate',
   JoinFailed: 'JoinFailed',
   // NodeReady (components/node-status.ts)
   KubeletReady: 'KubeletReady',
@@ -49,6 +50,12 @@ export const MachineReason = {
   Cleaning: 'Cleaning',
   CleanupFailed: 'CleanupFailed',
 } as const;
+
+/**
+ * The one condition this operator writes on a Cluster (under its own field manager): whether the
+ * Cluster's Machines are healthy, and whether remediation repairs them or holds, and why.
+ */
+export const CLUSTER_MACHINES_CONDITION = 'MachinesHealthy';
 
 /** What Ready summarises. */
 export const READY_INPUTS: readonly MachineConditionType[] = [MachineCondition.HostReachable, MachineCondition.HostKeyVerified, MachineCondition.PackagesInstalled, MachineCondition.NodeJoined, MachineCondition.NodeReady];

@@ -3,8 +3,9 @@
 // connection and rotated before it expires.
 import type { V1Secret } from '@kubernetes/client-node';
 import { ComponentError, type ClusterComponent, type ClusterPass } from '../component.ts';
-import { applyGuestObjects } from '../guest/apply-to-guest.ts';
-import { renderBootstrapRbac } from '../guest/bootstrap-rbac.ts';
+import { applyGuestObjects, guestObjectPath } from '../guest/apply-to-guest.ts';
+import { RETIRED_BOOTSTRAP_RBAC, renderBootstrapRbac } from '../guest/bootstrap-rbac.ts';
+import { isNotFound } from '../../../controller/rest-client.ts';
 import {
   BOOTSTRAP_TOKEN_SECRET_TYPE,
   decideBootstrapTokenRotation,
@@ -55,7 +56,13 @@ export const guestBootstrap: ClusterComponent = {
     const objects = [...renderBootstrapRbac(), ...renderUserGroupBindings(), renderClusterInfo({ server: endpoint, caCertPem: credentials.caCertPem }), renderBootstrapTokenSecret(token)];
     try {
       const result = await applyGuestObjects(guest.client, objects, pass.options.fieldManager, 'bootstrap');
-      if (!result.skipped) pass.countWrite();
+      if (!result.skipped) {
+        pass.countWrite();
+        // With every apply (first pass, resync): objects earlier versions made that must go.
+        for (const retired of RETIRED_BOOTSTRAP_RBAC) await guest.client.delete(guestObjectPath(retired)).catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+      }
     } catch (error) {
       throw new ComponentError(Reason.ApplyFailed, (error as Error).message, { cause: error });
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NODE_BOOTSTRAP_TOKEN_GROUP, renderBootstrapRbac } from './bootstrap-rbac.ts';
+import { NODE_BOOTSTRAP_TOKEN_GROUP, RETIRED_BOOTSTRAP_RBAC, renderBootstrapRbac } from './bootstrap-rbac.ts';
 import type { GuestObject } from './guest-object.ts';
 
 type Binding = GuestObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string }[] };
@@ -16,19 +16,17 @@ function clusterRolesBoundTo(kind: string, name: string): string[] {
     .sort();
 }
 
-test('bootstrap token holders may post CSRs, get them auto-approved and read nodes', () => {
+test('bootstrap token holders may post CSRs and read nodes, but nothing approves their CSRs by itself', () => {
   assert.equal(NODE_BOOTSTRAP_TOKEN_GROUP, 'system:bootstrappers:kubeadm:default-node-token');
-  assert.deepEqual(clusterRolesBoundTo('Group', NODE_BOOTSTRAP_TOKEN_GROUP), [
-    'kubeadm:get-nodes',
-    'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
-    'system:node-bootstrapper',
-  ]);
+  assert.deepEqual(clusterRolesBoundTo('Group', NODE_BOOTSTRAP_TOKEN_GROUP), ['kubeadm:get-nodes', 'system:node-bootstrapper']);
   const getNodes = objects.find((object) => object.kind === 'ClusterRole' && object.metadata.name === 'kubeadm:get-nodes') as Role;
   assert.deepEqual(getNodes.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]);
 });
 
-test('nodes get their own client certificate renewals auto-approved', () => {
-  assert.deepEqual(clusterRolesBoundTo('Group', 'system:nodes'), ['system:certificates.k8s.io:certificatesigningrequests:selfnodeclient']);
+test('no binding lets the controller-manager auto-approve node certificates, and the old ones are retired', () => {
+  assert.deepEqual(clusterRolesBoundTo('Group', 'system:nodes'), []);
+  assert.ok(!bindings.some((binding) => binding.roleRef.name.startsWith('system:certificates.k8s.io:certificatesigningrequests:')));
+  assert.deepEqual(RETIRED_BOOTSTRAP_RBAC.map((object) => object.metadata.name), ['kubeadm:node-autoapprove-bootstrap', 'kubeadm:node-autoapprove-certificate-rotation']);
 });
 
 test('the API server kubelet client may use the kubelet API (logs, exec)', () => {

@@ -1,7 +1,9 @@
 // The RBAC a guest needs before machines can join with a bootstrap token, as kubeadm's
 // bootstrap-token phase sets it up. Names are kubeadm's, so kubeadm tooling and people who know
-// it recognise them. The ClusterRoles referred to by name (system:node-bootstrapper, the two CSR
-// auto-approval roles, system:kubelet-api-admin) are built into every API server.
+// it recognise them. The ClusterRoles referred to by name (system:node-bootstrapper,
+// system:kubelet-api-admin) are built into every API server. Unlike kubeadm, nothing here lets
+// the controller-manager approve kubelet certificates by itself: the Node operator approves
+// each request of a known Machine (src/operators/machine/kubelet-csr.ts).
 import { KUBE_PUBLIC, guestMetadata, type GuestObject } from './guest-object.ts';
 
 /** The group kubeadm's default bootstrap tokens authenticate in (token Secret auth-extra-groups). */
@@ -27,15 +29,20 @@ function clusterRoleBinding(name: string, clusterRole: string, subject: Subject)
   };
 }
 
+/**
+ * kubeadm's auto-approval bindings, which earlier Tessera versions created: deleted from guests
+ * so a bootstrap token alone never yields a node certificate.
+ */
+export const RETIRED_BOOTSTRAP_RBAC: readonly GuestObject[] = [
+  clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', { kind: 'Group', name: NODE_BOOTSTRAP_TOKEN_GROUP }),
+  clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', { kind: 'Group', name: NODES_GROUP }),
+];
+
 export function renderBootstrapRbac(): GuestObject[] {
   const bootstrappers: Subject = { kind: 'Group', name: NODE_BOOTSTRAP_TOKEN_GROUP };
   return [
-    // A joining kubelet, authenticated by its bootstrap token, posts a CSR for its client cert...
+    // A joining kubelet, authenticated by its bootstrap token, posts a CSR for its client cert.
     clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', bootstrappers),
-    // ...which the controller-manager's csrapprover approves because the requester may do this...
-    clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', bootstrappers),
-    // ...and later renewals by the node itself are approved the same way.
-    clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', { kind: 'Group', name: NODES_GROUP }),
     // kubeadm join reads the Node object it is about to replace or become.
     {
       apiVersion: RBAC_VERSION,
