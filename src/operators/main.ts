@@ -28,6 +28,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(DEFAULT_WORKERS) },
     // How often each guest's own objects are re-applied even if nothing changed (drift repair).
     'resync-period': { type: 'string', default: '5m' },
+    // The cell's egress proxy for guest API servers to reach nodes (a file on the cell's nodes);
+    // unset: the cell has none and guests dial nodes directly (spec.network.nodeReachability).
+    'egress-selector-config-file': { type: 'string' },
     // Where the Node operator finds package archives (tessera packages build writes them).
     'package-dir': { type: 'string', default: '/var/lib/tessera/packages' },
     // Placement, Cells and profiles: on in the global cluster, off in a cell (--no-fleet). Tiering always runs.
@@ -58,7 +61,7 @@ let tiering: TieringController | undefined;
 let fleet: FleetOperator | undefined;
 let rollouts: RolloutOperator | undefined;
 const startOperator = async () => {
-  operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs });
+  operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs, egressSelectorConfigFile: values['egress-selector-config-file'] });
   await operator.start();
   logger.info('Cluster operator started');
   machines = new MachineOperator({ client, logger, metrics, artifacts: packageDirectory(values['package-dir'] ?? '/var/lib/tessera/packages') });
