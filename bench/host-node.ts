@@ -20,7 +20,8 @@ import { promisify } from 'node:util';
 import { createHost, deleteHost, hostCgroupProcesses, routePodSubnetToHost, sshAnswers } from '../src/local/hosts/local-hosts.ts';
 import { runOnHost, runStepsOnHost } from '../src/local/hosts/host-ssh.ts';
 import { readHostRecord } from '../src/local/hosts/host-layout.ts';
-import { egressSelectorPath, renderKubernetesEndpoints } from '../src/local/fabric/guest-link.ts';
+import { renderKubernetesEndpoints } from '../src/local/fabric/guest-link.ts';
+import { approveJoinedKubelets } from '../src/local/hosts/guest-join.ts';
 import { podSubnetOf } from '../src/local/fabric/vpc-plan.ts';
 import { findPackage } from '../src/node/catalogue.ts';
 import { ensurePackage, type PackageArtifact } from '../src/local/packages/package-artifacts.ts';
@@ -126,7 +127,7 @@ try {
 
   // A guest for the node to join.
   await tessera('up', '--detach');
-  await writeFile(join(home, 'cluster.yaml'), `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: bench}\nspec:\n  version: "${VERSION}"\n  mode: Minimal\n  controlPlane: {apiServer: {extraArgs: {egress-selector-config-file: ${egressSelectorPath(home)}}}}\n`);
+  await writeFile(join(home, 'cluster.yaml'), `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: bench}\nspec:\n  version: "${VERSION}"\n  mode: Minimal\n`);
   await tessera('kubectl', '--', 'apply', '-f', join(home, 'cluster.yaml'));
   await until('the guest', async () => ((await tessera('kubectl', '--', 'get', 'cluster', 'bench', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')) === 'True' ? true : undefined), 300_000);
   const kubeconfig = Buffer.from(await tessera('kubectl', '--', 'get', 'secret', 'bench-admin-kubeconfig', '-o', 'jsonpath={.data.kubeconfig}'), 'base64').toString();
@@ -158,8 +159,11 @@ try {
   await runStepsOnHost(home, record, beforeKubelet);
   const kubeletStarted = Date.now();
   await runStepsOnHost(home, record, rest.slice(-1));
+  // Nothing in a guest approves kubelet certificates by itself: approve b0's as `hosts join` does.
+  const approving = approveJoinedKubelets({ kubectl: (args) => guest(...args), guestKubeconfigPath: guestKubeconfig, onProgress: (line) => console.log(line) }, [record], id);
   await until('Node Ready', async () => ((await guest('get', 'node', 'b0', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')) === 'True' ? true : undefined), 180_000);
   const readyMs = Date.now() - kubeletStarted;
+  await approving;
   console.log(`kubelet start -> Node Ready: ${seconds(readyMs)} s`);
 
   // (d) first pod.
