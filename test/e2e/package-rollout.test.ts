@@ -18,7 +18,7 @@ import type { PackageRollout } from '../../src/api/v1alpha1/package-rollout.ts';
 type Condition = { type: string; status: string; reason?: string; message?: string };
 type Machine = { metadata: { name: string }; spec: { packages?: { name: string; version?: string }[] }; status?: { conditions?: Condition[]; packages?: { name: string; version: string }[] } };
 type Node = { metadata: { name: string }; spec: { unschedulable?: boolean }; status: { conditions: Condition[]; nodeInfo: { kubeletVersion: string } } };
-type Event = { reason: string; message: string; type: string; involvedObject: { kind: string; name: string }; metadata: { resourceVersion: string } };
+type Event = { reason: string; message: string; type: string; count?: number; involvedObject: { kind: string; name: string }; metadata: { resourceVersion: string } };
 type List<T> = { items: T[] };
 
 const GUEST_VERSION = '1.37.2';
@@ -49,10 +49,10 @@ async function eventsOf(kind: string, name: string): Promise<Event[]> {
   // Event times have whole seconds; the API server's resourceVersions (etcd revisions here) keep their creation order.
   return list.items.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }
-/** How many times the Node operator installed `version` of the kubelet on each Machine (its PackageInstalled Events). */
+/** How many times the Node operator installed `version` of the kubelet on each Machine (its PackageInstalled Events; repeats bump an Event's count). */
 async function installs(version: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const host of HOSTS) counts[host] = (await eventsOf('Machine', host)).filter((event) => event.reason === 'PackageInstalled' && event.message.startsWith(`kubelet ${version} installed`)).length;
+  for (const host of HOSTS) counts[host] = (await eventsOf('Machine', host)).filter((event) => event.reason === 'PackageInstalled' && event.message.startsWith(`kubelet ${version} installed`)).reduce((sum, event) => sum + (event.count ?? 1), 0);
   return counts;
 }
 

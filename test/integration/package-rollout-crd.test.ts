@@ -2,7 +2,7 @@
 // installs, the API server fills the defaults (canary 1, waves 10% -> 50% -> 100%, maxUnavailable
 // 10%, soak, Rollback) and refuses, naming the field: a malformed count or percentage, a check with
 // both or neither of http and prometheus, and a change of the package, version or waves.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,13 +11,7 @@ import { startTestApiServer } from '../harness/api-server.ts';
 import { ApiError } from '../../src/controller/rest-client.ts';
 import { packageRolloutCrdFile, type PackageRollout } from '../../src/api/v1alpha1/package-rollout.ts';
 
-test('the checked-in CRD is the one generated from src/api/v1alpha1/package-rollout.ts', async () => {
-  const onDisk = await readFile(new URL(`../../deploy/crds/${packageRolloutCrdFile.fileName}`, import.meta.url), 'utf8');
-  assert.ok(onDisk === packageRolloutCrdFile.render(), `deploy/crds/${packageRolloutCrdFile.fileName} is out of date: run \`npm run crds\` and commit the result`);
-});
-
 const api = await startTestApiServer();
-after(() => api.stop());
 const rollouts = '/apis/tessera.dev/v1alpha1/namespaces/default/packagerollouts';
 const crd = parse(await readFile(new URL(`../../deploy/crds/${packageRolloutCrdFile.fileName}`, import.meta.url), 'utf8')) as { metadata: { name: string } };
 await api.client.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
@@ -27,6 +21,11 @@ for (const deadline = Date.now() + 30_000; ; ) {
   if (Date.now() > deadline) throw new Error(`${crd.metadata.name} not Established: ${JSON.stringify(live.status)}`);
   await sleep(50);
 }
+
+test('the checked-in CRD is the one generated from src/api/v1alpha1/package-rollout.ts', async () => {
+  const onDisk = await readFile(new URL(`../../deploy/crds/${packageRolloutCrdFile.fileName}`, import.meta.url), 'utf8');
+  assert.ok(onDisk === packageRolloutCrdFile.render(), `deploy/crds/${packageRolloutCrdFile.fileName} is out of date: run \`npm run crds\` and commit the result`);
+});
 
 const rollout = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: 'tessera.dev/v1alpha1', kind: 'PackageRollout', metadata: { name }, spec: { clusterName: 'shop', package: { name: 'kubelet', version: '1.36.3' }, ...spec } });
 

@@ -34,8 +34,10 @@ const countOrPercent = (path: string, description: string, defaultValue?: CountO
     'x-kubernetes-int-or-string': true,
     description: `${description} A count (3) or a percentage of the selected Machines ("10%").${defaultValue !== undefined ? ` Default ${JSON.stringify(defaultValue)}.` : ''}`,
     ...(defaultValue !== undefined ? { default: defaultValue } : {}),
+    // Bounds the string form, so the API server can bound the rule's cost.
+    maxLength: 4,
     ...validations({
-      rule: "type(self) == int ? self >= 0 : self.matches('^[0-9]{1,3}%$') && int(self.replace('%', '')) <= 100",
+      rule: "type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",
       message: `${path} must be a count such as 1 or a percentage such as "10%" (at most "100%")`,
     }, ...more),
   });
