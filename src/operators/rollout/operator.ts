@@ -55,12 +55,31 @@ export class RolloutOperator {
         throw error;
       }
     };
+    // The resourceVersion of each rollout's last status write: a cached object older than that
+    // would replay decisions already taken (e.g. read a Node this operator cordoned as cordoned by
+    // someone else), so such a rollout is read from the API server instead.
+    const written = new Map<string, number>();
+    const currentRollout = async (key: string): Promise<PackageRollout | undefined> => {
+      const cached = this.rollouts.get(key);
+      const last = written.get(key);
+      if (!cached || last === undefined || Number(cached.metadata.resourceVersion) >= last) return cached;
+      try {
+        return await client.get<PackageRollout>(path(packageRolloutResource.plural, cached.metadata.namespace ?? 'default', cached.metadata.name));
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    };
     const meta: RolloutMetaApi = {
       getCluster: (namespace, name) => this.clusters.get(`${namespace}/${name}`),
       listMachines: (namespace, clusterName) => this.machines.byIndex(BY_CLUSTER, clusterKey(namespace, clusterName)),
       listRollouts: (namespace, clusterName) => this.rollouts.byIndex(BY_CLUSTER, clusterKey(namespace, clusterName)),
       getPackageVersion: (namespace, name) => this.packageVersions.get(`${namespace}/${name}`),
-      writeStatus: async (rollout, status) => (await applyStatus(client, { path: path(packageRolloutResource.plural, rollout.metadata.namespace ?? 'default', rollout.metadata.name), apiVersion: packageRolloutResource.apiVersion, kind: packageRolloutResource.kind, current: rollout, status, fieldManager: ROLLOUT_FIELD_MANAGER })).written,
+      writeStatus: async (rollout, status) => {
+        const result = await applyStatus(client, { path: path(packageRolloutResource.plural, rollout.metadata.namespace ?? 'default', rollout.metadata.name), apiVersion: packageRolloutResource.apiVersion, kind: packageRolloutResource.kind, current: rollout, status, fieldManager: ROLLOUT_FIELD_MANAGER });
+        if (result.written) written.set(objectKey(rollout), Number(result.object.metadata.resourceVersion));
+        return result.written;
+      },
       applyMachinePackage: async (machine, name, version) => {
         // Only this manager's entry: applying without it releases it (a person's own entries stay).
         const body = { apiVersion: machineResource.apiVersion, kind: machineResource.kind, metadata: { name: machine.metadata.name, namespace: machine.metadata.namespace }, spec: version === undefined ? {} : { packages: [{ name, version }] } };
@@ -85,7 +104,7 @@ export class RolloutOperator {
         events: { normal: (rollout, reason, message) => events.normal(target(rollout), reason, message), warning: (rollout, reason, message) => events.warning(target(rollout), reason, message) },
         logger: logger.child({ controller: 'packagerollout' }),
       },
-      (key) => this.rollouts.get(key),
+      currentRollout,
     );
     this.controller = new Controller({ name: 'packagerollout', reconcile: (key) => reconciler.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
     const rolloutsOf = (namespace: string | undefined, clusterName: string) => this.rollouts.byIndex(BY_CLUSTER, clusterKey(namespace, clusterName)).map((rollout) => objectKey(rollout));

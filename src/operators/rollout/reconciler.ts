@@ -20,15 +20,16 @@ export const ROLLOUT_FINALIZER = 'tessera.dev/package-rollout';
 
 export class RolloutReconciler {
   private readonly options: RolloutReconcilerOptions;
-  private readonly getRollout: (key: string) => PackageRollout | undefined;
+  private readonly getRollout: (key: string) => PackageRollout | undefined | Promise<PackageRollout | undefined>;
 
-  constructor(options: RolloutReconcilerOptions, getRollout: (key: string) => PackageRollout | undefined) {
+  /** `getRollout` must not return a status older than this operator's last write of it (the cache may lag: operator.ts reads such an object from the API). */
+  constructor(options: RolloutReconcilerOptions, getRollout: (key: string) => PackageRollout | undefined | Promise<PackageRollout | undefined>) {
     this.options = options;
     this.getRollout = getRollout;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
-    let rollout = this.getRollout(key);
+    let rollout = await this.getRollout(key);
     if (!rollout) return {};
     const now = this.options.now?.() ?? new Date();
     const namespace = rollout.metadata.namespace ?? 'default';
