@@ -219,6 +219,11 @@ export class FakeMeta implements MetaApi {
   async createPackageVersion(object: ClusterPackageVersion): Promise<void> {
     this.packageVersions.set(`${object.metadata.namespace}/${object.metadata.name}`, object);
   }
+  /** Machine name -> the rollout changing it. */
+  rollouts = new Map<string, string>();
+  async rolloutChanging(_namespace: string, _clusterName: string, machineName: string): Promise<string | undefined> {
+    return this.rollouts.get(machineName);
+  }
   clusterConditions = new Map<string, Condition[]>();
   async writeClusterConditions(cluster: Cluster, conditions: Condition[]): Promise<boolean> {
     const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;

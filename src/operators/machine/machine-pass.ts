@@ -27,6 +27,8 @@ export type MetaApi = {
   createPackageVersion(object: ClusterPackageVersion): Promise<void>;
   /** Writes status when it differs from `machine.status`; returns whether it wrote. */
   writeStatus(machine: Machine, status: MachineStatus): Promise<boolean>;
+  /** The active PackageRollout changing this Machine now (named, with its package and state), if any. */
+  rolloutChanging(namespace: string, clusterName: string, machineName: string): Promise<string | undefined>;
   /** Sets the Cluster's conditions this operator owns (MachinesHealthy) when they differ. */
   writeClusterConditions(cluster: Cluster, conditions: Condition[]): Promise<boolean>;
   addFinalizer(machine: Machine): Promise<Machine>;

@@ -21,6 +21,10 @@ import { MACHINE_FINALIZER, MachineReconciler } from './reconciler.ts';
 import { ensurePackageVersion, nextPackageVersionStatus } from './cluster-package-version.ts';
 import type { ArtifactSource, MetaApi, NodeFabric } from './machine-pass.ts';
 import type { RemediationSettings } from './remediation-policy.ts';
+import { TERMINAL_PHASES, type NodeRolloutState, type PackageRollout } from '../../api/v1alpha1/package-rollout.ts';
+
+/** Per-Machine rollout states in which the rollout, not remediation, decides what the host runs. */
+const ROLLOUT_OWNS_MACHINE: readonly NodeRolloutState[] = ['Draining', 'Upgrading', 'Verifying', 'Soaking', 'Failed', 'RollingBack'];
 
 export const MACHINE_FIELD_MANAGER = 'tessera-machine-operator';
 const BY_CLUSTER = 'cluster';
@@ -85,6 +89,15 @@ export class MachineOperator {
         } catch (error) {
           if (!isAlreadyExists(error)) throw error;
         }
+      },
+      rolloutChanging: async (namespace, clusterName, machineName) => {
+        const list = await client.get<{ items: PackageRollout[] }>(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'packagerollouts', namespace }));
+        for (const rollout of list.items) {
+          if (rollout.spec.clusterName !== clusterName || TERMINAL_PHASES.includes(rollout.status?.phase ?? '')) continue;
+          const node = rollout.status?.nodes?.find((entry) => entry.machine === machineName);
+          if (node && ROLLOUT_OWNS_MACHINE.includes(node.state)) return `PackageRollout ${rollout.metadata.name} (${rollout.spec.package.name} ${node.toVersion}, ${node.state})`;
+        }
+        return undefined;
       },
       writeClusterConditions: async (cluster, conditions) =>
         (await applyStatus(client, { path: resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name }), apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', current: cluster, status: { conditions: conditions as never }, fieldManager: MACHINE_FIELD_MANAGER })).written,

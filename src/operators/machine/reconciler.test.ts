@@ -140,6 +140,18 @@ test('a stopped kubelet is restarted with an Event and Remediating True, then Re
   assert.equal(meta.machines.get('default/w1')?.status?.phase, 'Ready');
 });
 
+test('a Machine a package rollout is changing is not repaired: the rollout\'s verification decides', async () => {
+  const { reconciler, meta, condition, host } = setup(['w1', 'w2']);
+  for (const name of ['w1', 'w2']) for (let pass = 0; pass < 2; pass++) await reconciler.reconcile(`default/${name}`);
+  meta.rollouts.set('w1', 'PackageRollout canary (kubelet 1.37.2-tessera.broken, Verifying)');
+  host('w1').services.kubelet = 'down';
+  const before = host('w1').changes.length;
+  await reconciler.reconcile('default/w1');
+  assert.equal(host('w1').changes.length, before, 'no restart or reinstall while the rollout owns the host');
+  assert.equal(condition('w1', 'Remediating')?.reason, 'HeldByRollout');
+  assert.match(condition('w1', 'Remediating')?.message ?? '', /PackageRollout canary .* its verification decides/);
+});
+
 test('no remediation while two of three Machines of the Cluster are unhealthy: the condition says why and nothing runs', async () => {
   const { reconciler, condition, host, options, meta } = setup(['w1', 'w2', 'w3']);
   for (const name of ['w1', 'w2', 'w3']) for (let pass = 0; pass < 2; pass++) await reconciler.reconcile(`default/${name}`);

@@ -26,7 +26,7 @@ export type RemediationStep = (typeof REMEDIATION_STEPS)[number];
 
 export type RemediationDecision =
   | { action: 'none'; reason: 'Healthy' }
-  | { action: 'hold'; reason: 'HeldGuestUnreachable' | 'HeldTooManyUnhealthy' | 'HeldInFlightLimit' | 'CoolingDown'; message: string }
+  | { action: 'hold'; reason: 'HeldGuestUnreachable' | 'HeldTooManyUnhealthy' | 'HeldInFlightLimit' | 'HeldByRollout' | 'CoolingDown'; message: string }
   | { action: RemediationStep; step: number; message: string };
 
 export type RemediationInput = {
@@ -34,6 +34,8 @@ export type RemediationInput = {
   /** Every Machine of the same Cluster, this one included. */
   peers: readonly MachineHealth[];
   guestReachable: boolean;
+  /** A package rollout changing this Machine now (its verification decides, not remediation). */
+  rollout?: string;
   /** The step last taken for this fault and when; undefined when none was. */
   last?: { step: number; time: Date };
   now: Date;
@@ -48,6 +50,9 @@ function tooMany(unhealthy: number, total: number, settings: RemediationSettings
 export function decideRemediation(input: RemediationInput): RemediationDecision {
   const { machine, peers, settings } = input;
   if (machine.healthy) return { action: 'none', reason: 'Healthy' };
+  // A rollout upgrading this host owns the outcome: it verifies and rolls back; a restart or a
+  // reinstall here would fight it (or reinstall the very version it is rolling back).
+  if (input.rollout) return { action: 'hold', reason: 'HeldByRollout', message: `${input.rollout} is changing this Machine: its verification decides (and rolls back), not remediation; no action taken` };
   if (!input.guestReachable) return { action: 'hold', reason: 'HeldGuestUnreachable', message: 'the guest API does not answer: the fault is likely the control plane, not this host; no action taken' };
   const unhealthy = peers.filter((peer) => !peer.healthy).length;
   if (tooMany(unhealthy, peers.length, settings)) {

@@ -42,6 +42,7 @@ export const MachineReason = {
   HeldTooManyUnhealthy: 'HeldTooManyUnhealthy',
   HeldGuestUnreachable: 'HeldGuestUnreachable',
   HeldInFlightLimit: 'HeldInFlightLimit',
+  HeldByRollout: 'HeldByRollout',
   CoolingDown: 'CoolingDown',
   // Ready (the pass)
   AllTrue: 'AllTrue',

@@ -41,7 +41,9 @@ export async function remediate(pass: MachinePass, options: MachineReconcilerOpt
   const peers = options.meta.listMachines(pass.namespace, machine.spec.clusterName).map((peer) => (peer.metadata.name === machine.metadata.name ? self : peerHealth(peer)));
   if (!peers.some((peer) => peer.name === self.name)) peers.push(self);
   const last = machine.status?.remediation;
-  const decision = decideRemediation({ machine: self, peers, guestReachable: pass.guestReachable ?? false, last: last ? { step: last.step, time: new Date(last.lastActionTime) } : undefined, now: pass.now, settings });
+  // Only a faulty Machine asks whether a rollout is changing it (one list, and only then).
+  const rollout = fault ? await options.meta.rolloutChanging(pass.namespace, machine.spec.clusterName, machine.metadata.name) : undefined;
+  const decision = decideRemediation({ machine: self, peers, guestReachable: pass.guestReachable ?? false, rollout, last: last ? { step: last.step, time: new Date(last.lastActionTime) } : undefined, now: pass.now, settings });
   if (decision.action === 'none') {
     if (last) options.events.normal(machine, 'Remediated', `the host is healthy again after ${['a restart', 'a reinstall', 'replacement'][last.step] ?? 'remediation'}`);
     pass.status.remediation = undefined;
