@@ -3,11 +3,16 @@
 // canary 1 and waves 50% -> 100%, paused during wave 1 and resumed, finishes with every host on
 // 1.37.2 (each upgraded once) and the ClusterPackageVersion moved; a rollout of the deliberately
 // broken kubelet fails verification on the canary, rolls it back, keeps it cordoned, names the
-// node and the check, and leaves the ClusterPackageVersion unchanged.
+// node and the check, and leaves the ClusterPackageVersion unchanged. The rollout operator runs as
+// a process of its own (src/operators/rollout/main.ts), killed with SIGKILL three times during the
+// first rollout and started again; the other operators run in `tessera up`.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MetaClusterCli, eventually } from '../harness/meta-cluster-cli.ts';
 import { readHostRecord } from '../../src/local/hosts/host-layout.ts';
 import { runOnHost } from '../../src/local/hosts/host-ssh.ts';
@@ -28,9 +33,39 @@ const HOSTS = Object.values(ZONES).flat();
 const meta = await MetaClusterCli.create(12);
 // Converged Machines are looked at every 3 s, so the Node operator's health check follows a change quickly.
 meta.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] = '3000';
+meta.env['TESSERA_EMBEDDED_ROLLOUTS'] = '0';
 const guestKubeconfig = join(meta.home, 'guest.kubeconfig');
 
+/** The rollout operator as its own process, killed with SIGKILL as a crash would end it. */
+class RolloutOperatorProcess {
+  private child: ChildProcess | undefined;
+  readonly unexpectedExits: string[] = [];
+  kills = 0;
+
+  start(): void {
+    const log = openSync(join(meta.home, 'rollout-operator.log'), 'a');
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/operators/rollout/main.ts', import.meta.url)), '--kubeconfig', join(meta.home, 'kubeconfig'), '--no-leader-elect'], { env: meta.env, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.unexpectedExits.push(`${signal ?? `exit ${code}`}`);
+    });
+    this.child = child;
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.kills++;
+  }
+}
+const rolloutOperator = new RolloutOperatorProcess();
+
 after(async () => {
+  await rolloutOperator.kill();
   await meta.tessera(['hosts', 'delete', ...HOSTS], 120_000);
   await meta.destroy();
 });
@@ -59,6 +94,7 @@ async function installs(version: string): Promise<Record<string, number>> {
 test('four Machines in two zones join the guest on kubelet 1.36.3', { timeout: 600_000 }, async () => {
   const up = await meta.tessera(['up', '--detach']);
   assert.equal(up.code, 0, up.stderr);
+  rolloutOperator.start();
   // The Cluster's package defaults, with the older kubelet, exist before the Cluster: the Node operator keeps them.
   const packages = defaultPackages(GUEST_VERSION).map((entry) => (entry.name === 'kubelet' ? { ...entry, version: OLD_KUBELET } : entry));
   await meta.apply(JSON.stringify({ apiVersion: 'tessera.dev/v1alpha1', kind: 'ClusterPackageVersion', metadata: { name: 'guest' }, spec: { clusterName: 'guest', packages } }));
@@ -89,7 +125,7 @@ spec:
   assert.deepEqual(nodes.items.map((node) => node.status.nodeInfo.kubeletVersion).sort(), HOSTS.map(() => `v${OLD_KUBELET}`));
 });
 
-test('kubelet 1.37.2 rolls out canary 1 -> 50% -> 100%; paused in wave 1 no new Machine starts; resumed it finishes, each host upgraded once, and the ClusterPackageVersion moves', { timeout: 900_000 }, async () => {
+test('kubelet 1.37.2 rolls out canary 1 -> 50% -> 100% with the operator killed three times; paused in wave 1 no new Machine starts; resumed it finishes, each host upgraded once, and the ClusterPackageVersion moves', { timeout: 900_000 }, async () => {
   await meta.apply(`apiVersion: tessera.dev/v1alpha1
 kind: PackageRollout
 metadata:
@@ -103,13 +139,22 @@ spec:
   verification: {soak: 10s, timeout: 4m}
 `);
   const started = Date.now();
-  // Pause while wave 1's Machine is in flight.
+  // The operator dies while the canary is being upgraded, and comes back.
+  await eventually('the canary is in flight', async () => {
+    const current = await rollout('kubelet-1-37-2');
+    return current.status?.nodes?.some((node) => node.step === 0 && ['Draining', 'Upgrading', 'Verifying'].includes(node.state));
+  }, 400_000, 250);
+  await rolloutOperator.kill();
+  rolloutOperator.start();
+  // Pause while wave 1's Machine is in flight (and kill the operator once more right after).
   await eventually('wave 1 has a Machine in flight', async () => {
     const current = await rollout('kubelet-1-37-2');
     return current.status?.nodes?.some((node) => node.step === 1 && ['Draining', 'Upgrading', 'Verifying'].includes(node.state));
   }, 400_000, 500);
   await meta.kubectl('patch', 'packagerollout', 'kubelet-1-37-2', '--type', 'merge', '-p', '{"spec":{"paused":true}}');
   const pausedAt = Date.now();
+  await rolloutOperator.kill();
+  rolloutOperator.start();
   // The Machine in flight finishes and wave 1 is verified in the same decision that would start wave 2:
   // seeing wave 1 verified with wave 2 all Pending shows the pause held.
   const paused = await eventually('wave 1 verified while paused', async () => {
@@ -123,6 +168,13 @@ spec:
   assert.equal(nodesWhilePaused.items.filter((node) => node.spec.unschedulable).length, 0, 'nothing is cordoned while paused between waves');
   await meta.kubectl('patch', 'packagerollout', 'kubelet-1-37-2', '--type', 'merge', '-p', '{"spec":{"paused":false}}');
   const resumedAt = Date.now();
+  // And once more while wave 2 is in flight.
+  await eventually('wave 2 has a Machine in flight', async () => {
+    const current = await rollout('kubelet-1-37-2');
+    return current.status?.phase === 'Succeeded' || current.status?.nodes?.some((node) => node.step === 2 && ['Draining', 'Upgrading', 'Verifying'].includes(node.state));
+  }, 300_000, 250);
+  await rolloutOperator.kill();
+  rolloutOperator.start();
   const done = await eventually('the rollout succeeded', async () => {
     const current = await rollout('kubelet-1-37-2');
     if (current.status?.phase === 'RolledBack' || current.status?.phase === 'Failed') throw new Error(`rollout ended ${current.status.phase}: ${current.status.failure?.message}`);
@@ -151,6 +203,8 @@ spec:
     assert.ok(!node.spec.unschedulable, `${node.metadata.name} uncordoned`);
   }
   assert.deepEqual(await installs(GUEST_VERSION), { w1: 1, w2: 1, w3: 1, w4: 1 }, 'each host got the new kubelet once');
+  assert.equal(rolloutOperator.kills, 3, 'the rollout operator was killed three times during the rollout');
+  assert.deepEqual(rolloutOperator.unexpectedExits, [], 'the rollout operator never exited by itself');
   const reasons = (await eventsOf('PackageRollout', 'kubelet-1-37-2')).map((event) => `${event.reason}${event.reason === 'StepStarted' || event.reason === 'StepVerified' ? ` ${/^(canary|wave \d of \d)/.exec(event.message)?.[0]}` : ''}`);
   // Decisions of separate passes, in order (Events of one pass are sent concurrently).
   const order = ['RolloutStarted', 'NodeUpgraded', 'NodeHealthy', 'StepVerified canary', 'Paused', 'StepVerified wave 1 of 2', 'Resumed', 'StepVerified wave 2 of 2', 'Promoting', 'Succeeded'];

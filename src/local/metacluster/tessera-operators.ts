@@ -104,9 +104,10 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const machineLogger = new Logger({ write: (line) => options.log(`machine-operator ${line}`), bindings: { controller: 'machine' } });
   const machines = new MachineOperator({ client: new RestClient(kubeConfig), logger: machineLogger, artifacts: localArtifacts(), fabric: localNodeFabric(), healthCheckPeriodMs: Number(process.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] ?? 30_000) });
   await machines.start();
-  // Package rollouts drive those Machines (docs/rollouts.md).
-  const rollouts = new RolloutOperator({ client: new RestClient(kubeConfig), logger: new Logger({ write: (line) => options.log(`rollout-operator ${line}`), bindings: { controller: 'packagerollout' } }) });
-  await rollouts.start();
+  // Package rollouts drive those Machines (docs/rollouts.md); TESSERA_EMBEDDED_ROLLOUTS=0 leaves them
+  // to a process of their own (src/operators/rollout/main.ts), e.g. for a test that kills it.
+  const rollouts = process.env['TESSERA_EMBEDDED_ROLLOUTS'] === '0' ? undefined : new RolloutOperator({ client: new RestClient(kubeConfig), logger: new Logger({ write: (line) => options.log(`rollout-operator ${line}`), bindings: { controller: 'packagerollout' } }) });
+  await rollouts?.start();
   // The fleet beside it: tiering in every meta cluster; placement, cells and profiles in the global one.
   const fleetLogger = (controller: string) => new Logger({ write: (line) => options.log(`${controller} ${line}`), bindings: { controller } });
   const tiering = new TieringController({ client: new RestClient(kubeConfig), logger: fleetLogger('tiering') });
@@ -127,7 +128,7 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
       if (!isCell) await stopLocalCells(resolveHome(), options.log);
       await fleet?.stop();
       await tiering.stop();
-      await rollouts.stop();
+      await rollouts?.stop();
       await machines.stop();
       await operator.stop();
       await new Promise((resolve) => server.close(resolve));
