@@ -30,6 +30,7 @@ export class FakeFleet {
   writes = 0;
   /** The write call (1-based, counted from now) that fails as if the operator died there. */
   killAtWrite: number | undefined;
+  guestAnswers = true;
 
   constructor(machines: { name: string; zone: string; kubelet: string }[], defaultKubelet: string) {
     this.cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'default', uid: 'c1', generation: 1 }, spec: { version: '1.37.2', mode: 'Minimal' }, status: { adminKubeconfigSecret: 'shop-admin-kubeconfig', versions: { apiServer: '1.37.2' } } } as unknown as Cluster;
@@ -139,7 +140,7 @@ export class FakeFleet {
   readonly guest = {
     server: 'https://guest',
     caPem: '',
-    reachable: async () => true,
+    reachable: async () => this.guestAnswers,
     getNode: async (name: string) => structuredClone(this.nodes.get(name)),
     patchNode: async (name: string, patch: { unschedulable?: boolean }) => {
       this.write();

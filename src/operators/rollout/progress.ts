@@ -155,6 +155,14 @@ export function decideRollout(rollout: PackageRollout, observed: RolloutObservat
 
   const failurePolicy = spec.failurePolicy ?? 'Rollback';
   // Forward: move the Machines in flight along, and stop at the first failed verification.
+  // Research section c, rule 1: when the observer may be at fault (the guest API does not answer),
+  // nothing is judged: no check fails, no timeout runs out, nothing starts.
+  const guestSeen = observed.nodes !== undefined;
+  if (!guestSeen && status.startTime) {
+    conditions.set(RolloutCondition.Progressing, { type: RolloutCondition.Progressing, status: 'True', reason: RolloutReason.Waiting, message: `the guest API of Cluster ${spec.clusterName} does not answer: holding; nothing is judged or started until it does` });
+    wake(5_000);
+    return finish();
+  }
   if (!status.failure && status.phase !== 'RollingBack') {
     for (const node of nodes) {
       const machine = observed.machines.get(node.machine);

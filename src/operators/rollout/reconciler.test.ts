@@ -213,3 +213,19 @@ test('drain policy Always: a PodDisruptionBudget that refuses the eviction past 
   await run(fleet, 'up');
   assert.equal(fleet.rollout('up').status?.phase, 'Succeeded');
 });
+
+test('while the guest API does not answer nothing is judged: a Machine being verified does not fail however long it lasts, and the rollout goes on once it answers', async () => {
+  const fleet = new FakeFleet(FOUR, '1.36.3');
+  fleet.addRollout('up', { package: { name: 'kubelet', version: '1.37.2' } });
+  await run(fleet, 'up', { until: (current) => current.rollout('up').status?.nodes?.find((node) => node.machine === 'w1')?.state === 'Verifying' });
+  fleet.guestAnswers = false;
+  // Ten minutes, five times the verification timeout.
+  await run(fleet, 'up', { maxPasses: 300, until: () => false }).catch((error: Error) => assert.match(error.message, /did not finish/));
+  const held = fleet.rollout('up').status;
+  assert.equal(held?.failure, undefined);
+  assert.match(held?.conditions?.find((condition) => condition.type === 'Progressing')?.message ?? '', /guest API of Cluster shop does not answer: holding/);
+  assert.deepEqual(fleet.installs, [{ machine: 'w1', version: '1.37.2' }]);
+  fleet.guestAnswers = true;
+  await run(fleet, 'up');
+  assert.equal(fleet.rollout('up').status?.phase, 'Succeeded');
+});
