@@ -31,6 +31,8 @@ export class FakeFleet {
   /** The write call (1-based, counted from now) that fails as if the operator died there. */
   killAtWrite: number | undefined;
   guestAnswers = true;
+  /** Status answered to declared http checks, by URL (default 200). */
+  readonly httpStatus = new Map<string, number>();
 
   constructor(machines: { name: string; zone: string; kubelet: string }[], defaultKubelet: string) {
     this.cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'default', uid: 'c1', generation: 1 }, spec: { version: '1.37.2', mode: 'Minimal' }, status: { adminKubeconfigSecret: 'shop-admin-kubeconfig', versions: { apiServer: '1.37.2' } } } as unknown as Cluster;
@@ -159,7 +161,7 @@ export class FakeFleet {
     return {
       meta: this.meta,
       guests: async () => this.guest,
-      httpGet: async () => ({ status: 200, body: 'ok' }),
+      httpGet: async (url) => ({ status: this.httpStatus.get(url) ?? 200, body: 'ok' }),
       events: {
         normal: (rollout, reason, message) => this.events.push({ rollout: rollout.metadata.name, type: 'Normal', reason, message }),
         warning: (rollout, reason, message) => this.events.push({ rollout: rollout.metadata.name, type: 'Warning', reason, message }),

@@ -229,3 +229,17 @@ test('while the guest API does not answer nothing is judged: a Machine being ver
   await run(fleet, 'up');
   assert.equal(fleet.rollout('up').status?.phase, 'Succeeded');
 });
+
+test('a declared check that fails while wave 1 soaks stops the rollout and rolls back w3, then the canary', async () => {
+  const fleet = new FakeFleet(FOUR, '1.36.3');
+  fleet.addRollout('up', { package: { name: 'kubelet', version: '1.37.2' }, verification: { soak: '20s', timeout: '2m', checks: [{ name: 'error-rate', http: { url: 'http://probe/{node}' } }] } });
+  await run(fleet, 'up', { until: (current) => current.rollout('up').status?.nodes?.find((node) => node.machine === 'w3')?.state === 'Soaking' });
+  fleet.httpStatus.set('http://probe/w3', 500);
+  await run(fleet, 'up');
+  const status = fleet.rollout('up').status;
+  assert.equal(status?.phase, 'RolledBack');
+  assert.deepEqual(status?.failure && [status.failure.machine, status.failure.check], ['w3', 'error-rate']);
+  assert.match(status?.failure?.message ?? '', /w3 failed error-rate while soaking: GET http:\/\/probe\/w3 answered 500, expected 200/);
+  assert.deepEqual(fleet.installs.filter((install) => install.version === '1.36.3').map((install) => install.machine), ['w3', 'w1']);
+  assert.deepEqual(fleet.cordoned(), ['w3']);
+});
