@@ -165,6 +165,10 @@ test('no remediation while two of three Machines of the Cluster are unhealthy: t
   assert.match(condition('w1', 'Remediating')?.message ?? '', /kubelet service is down: 2 of 3 Machines of the Cluster are unhealthy/);
   assert.ok(options.recorded.some((event) => event.reason === 'RemediationHeld'));
   assert.equal(DEFAULT_REMEDIATION.maxUnhealthyPercent, 55);
+  assert.equal(condition('w2', 'Remediating')?.reason, 'WaitingForHost', 'alone, the powered-off host waits for its host');
+  await reconciler.reconcile('default/w2');
+  assert.equal(condition('w2', 'Remediating')?.reason, 'HeldTooManyUnhealthy', 'with w1 down too, the unreachable host says it is held');
+  assert.match(condition('w2', 'Remediating')?.message ?? '', /^the host does not answer SSH .*2 of 3 Machines/);
   const machinesHealthy = meta.clusterConditions.get('default/shop')?.find((entry) => entry.type === 'MachinesHealthy');
   assert.equal(machinesHealthy?.status, 'False');
   assert.equal(machinesHealthy?.reason, 'HeldTooManyUnhealthy');

@@ -8,6 +8,7 @@ import { findCondition, setCondition as setConditionIn, type Condition } from '.
 import type { ReconcileResult } from '../../controller/controller.ts';
 import { splitObjectKey } from '../../controller/informer.ts';
 import { MACHINE_STEPS } from './components.ts';
+import { peerHealth, reportUnreachableHost } from './components/remediation.ts';
 import { CLEANUP_SCRIPT } from './components/host-cleanup.ts';
 import { mustRun } from './host-access.ts';
 import { podName, podsToEvict } from './drain.ts';
@@ -46,6 +47,7 @@ export class MachineReconciler {
         await step.run(pass, this.options);
         if (pass.stop) break;
       }
+      if (pass.conditions.get(MachineCondition.HostReachable)?.reason === MachineReason.Unreachable) await reportUnreachableHost(pass, this.options);
     } catch (error) {
       failure = error;
       this.options.logger.warn('machine pass failed', { machine: key, error: (error as Error).message });
@@ -63,15 +65,8 @@ export class MachineReconciler {
   private async reportClusterMachines(pass: MachinePass, status: MachineStatus): Promise<void> {
     const cluster = pass.cluster;
     if (!cluster || cluster.metadata.deletionTimestamp) return;
-    const healthOf = (machine: { metadata: { name: string }; spec: { zone?: string }; status?: MachineStatus }) => {
-      const remediating = findCondition(machine.status?.conditions as Condition[] | undefined, MachineCondition.Remediating);
-      // Still joining is not unhealthy; a Machine that was Ready and is not, that failed, or
-      // that has a fault remediation repairs or holds, is.
-      const faulty = remediating?.status === 'True' || (remediating?.reason ?? '').startsWith('Held');
-      return { name: machine.metadata.name, zone: machine.spec.zone ?? '', healthy: !faulty && !['NotReady', 'Remediating', 'Failed'].includes(machine.status?.phase ?? 'Pending'), remediating: false };
-    };
-    const peers = this.options.meta.listMachines(pass.namespace, cluster.metadata.name).filter((peer) => !peer.metadata.deletionTimestamp && peer.metadata.name !== pass.machine.metadata.name).map(healthOf);
-    peers.push(healthOf({ ...pass.machine, status }));
+    const peers = this.options.meta.listMachines(pass.namespace, cluster.metadata.name).filter((peer) => !peer.metadata.deletionTimestamp && peer.metadata.name !== pass.machine.metadata.name).map(peerHealth);
+    peers.push(peerHealth({ ...pass.machine, status }));
     const health = clusterMachinesHealth(peers, pass.guestReachable, this.options.remediation ?? DEFAULT_REMEDIATION);
     const own = ((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => condition.type === CLUSTER_MACHINES_CONDITION);
     const conditions = setConditionIn(own, { type: CLUSTER_MACHINES_CONDITION, ...health }, cluster.metadata.generation, pass.now);

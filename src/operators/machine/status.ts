@@ -43,6 +43,7 @@ export const MachineReason = {
   HeldGuestUnreachable: 'HeldGuestUnreachable',
   HeldInFlightLimit: 'HeldInFlightLimit',
   HeldByRollout: 'HeldByRollout',
+  WaitingForHost: 'WaitingForHost',
   CoolingDown: 'CoolingDown',
   // Ready (the pass)
   AllTrue: 'AllTrue',

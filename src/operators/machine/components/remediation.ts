@@ -26,10 +26,46 @@ export function hostFault(pass: MachinePass, notReadyGraceMs: number): string | 
   return undefined;
 }
 
-function peerHealth(machine: Machine): MachineHealth {
-  const ready = findCondition(machine.status?.conditions as never, MachineCondition.Ready);
+/**
+ * A Machine's health as its last status says: one that is still joining is not unhealthy; one
+ * that is not Ready, or has a fault remediation repairs or holds, is.
+ */
+export function peerHealth(machine: Pick<Machine, 'metadata' | 'spec' | 'status'>): MachineHealth {
   const remediating = findCondition(machine.status?.conditions as never, MachineCondition.Remediating);
-  return { name: machine.metadata.name, zone: machine.spec.zone ?? '', healthy: ready?.status !== 'False', remediating: remediating?.status === 'True' };
+  const faulty = remediating?.status === 'True' || (remediating?.reason ?? '').startsWith('Held') || remediating?.reason === MachineReason.WaitingForHost;
+  const down = ['NotReady', 'Remediating', 'Failed'].includes(machine.status?.phase ?? 'Pending');
+  return { name: machine.metadata.name, zone: machine.spec.zone ?? '', healthy: !faulty && !down, remediating: remediating?.status === 'True' };
+}
+
+/** Every Machine of the pass's Cluster, with this one as just observed. */
+function peersOf(pass: MachinePass, self: MachineHealth, options: MachineReconcilerOptions): MachineHealth[] {
+  const peers = options.meta.listMachines(pass.namespace, pass.machine.spec.clusterName).map((peer) => (peer.metadata.name === pass.machine.metadata.name ? self : peerHealth(peer)));
+  if (!peers.some((peer) => peer.name === self.name)) peers.push(self);
+  return peers;
+}
+
+/**
+ * A joined host that does not answer SSH: nothing can be repaired over SSH, so Remediating says
+ * whether it is held (too many Machines down at once: the network, not the hosts) or waits for
+ * the host, and what a person can do.
+ */
+export async function reportUnreachableHost(pass: MachinePass, options: MachineReconcilerOptions): Promise<void> {
+  const { machine } = pass;
+  if (!machine.status?.nodeName) return;
+  const settings = options.remediation ?? DEFAULT_REMEDIATION;
+  const fault = `the host does not answer SSH (${machine.spec.address}:${machine.spec.port ?? 22})`;
+  const self: MachineHealth = { name: machine.metadata.name, zone: machine.spec.zone ?? '', healthy: false, remediating: machine.status.remediation !== undefined };
+  const rollout = await options.meta.rolloutChanging(pass.namespace, machine.spec.clusterName, machine.metadata.name);
+  // The guest rule needs the guest's answer, which this pass never asked for: left out here.
+  const decision = decideRemediation({ machine: self, peers: peersOf(pass, self, options), guestReachable: true, rollout, now: pass.now, settings });
+  const previous = findCondition(machine.status.conditions as never, MachineCondition.Remediating);
+  if (decision.action === 'hold' && decision.reason !== 'CoolingDown') {
+    const message = `${fault}: ${decision.message}`;
+    setCondition(pass, { type: MachineCondition.Remediating, status: 'False', reason: MachineReason[decision.reason], message });
+    if (previous?.reason !== decision.reason) options.events.warning(machine, 'RemediationHeld', message);
+    return;
+  }
+  setCondition(pass, { type: MachineCondition.Remediating, status: 'False', reason: MachineReason.WaitingForHost, message: `${fault}: nothing can be repaired until it does; if it stays down, replace it (delete this Machine and bring a new host)` });
 }
 
 export async function remediate(pass: MachinePass, options: MachineReconcilerOptions): Promise<void> {
@@ -38,8 +74,7 @@ export async function remediate(pass: MachinePass, options: MachineReconcilerOpt
   const settings = options.remediation ?? DEFAULT_REMEDIATION;
   const fault = hostFault(pass, settings.notReadyGraceMs);
   const self: MachineHealth = { name: machine.metadata.name, zone: machine.spec.zone ?? '', healthy: fault === undefined, remediating: pass.machine.status?.remediation !== undefined };
-  const peers = options.meta.listMachines(pass.namespace, machine.spec.clusterName).map((peer) => (peer.metadata.name === machine.metadata.name ? self : peerHealth(peer)));
-  if (!peers.some((peer) => peer.name === self.name)) peers.push(self);
+  const peers = peersOf(pass, self, options);
   const last = machine.status?.remediation;
   // Only a faulty Machine asks whether a rollout is changing it (one list, and only then).
   const rollout = fault ? await options.meta.rolloutChanging(pass.namespace, machine.spec.clusterName, machine.metadata.name) : undefined;
