@@ -156,9 +156,11 @@ export class RestClient {
     });
   }
 
-  async request<T = unknown>(method: string, path: string, options: { body?: unknown; query?: Query; contentType?: string; timeoutMs?: number } = {}): Promise<T> {
+  async request<T = unknown>(method: string, path: string, options: { body?: unknown; query?: Query; contentType?: string; accept?: string; timeoutMs?: number } = {}): Promise<T> {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = {};
+    // e.g. a server-side Table instead of the objects (`tessera fleet`).
+    if (options.accept) headers['accept'] = options.accept;
     if (body !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';
       // An explicit length: some servers ignore a chunked body on DELETE.

@@ -12,6 +12,7 @@ import { ApiError, isNotFound } from '../../src/controller/rest-client.ts';
 import { type Cluster, type ClusterSpec } from '../../src/api/v1alpha1/cluster.ts';
 import { PROTECTED_FLAGS, type ControlPlaneComponentName } from '../../src/api/v1alpha1/protected-flags.ts';
 import { clusterCrdFileName, clusterCrdName } from '../../src/api/v1alpha1/crd.ts';
+import { fleetView, fleetViewOf, guestFieldsFromTable, type ClusterTable } from '../../src/operators/placement/fleet-view.ts';
 
 const api = await startTestApiServer();
 const clusters = '/apis/tessera.dev/v1alpha1/namespaces/default/clusters';
@@ -391,11 +392,39 @@ test('kubectl get shows version, mode, phase, ready, endpoint and age columns', 
   const table = await getTable(path);
   assert.deepEqual(
     table.columnDefinitions.map((column) => column.name),
-    ['Name', 'Version', 'Mode', 'Type', 'Phase', 'Ready', 'Endpoint', 'Age'],
+    ['Name', 'Version', 'Mode', 'Type', 'Phase', 'Ready', 'Endpoint', 'Age', 'Namespace', 'Cell', 'Region', 'Placed', 'Running', 'Tier', 'Pinned', 'Load', 'Certificates'],
   );
+  assert.deepEqual(table.columnDefinitions.filter((column) => !column.priority).map((column) => column.name), ['Name', 'Version', 'Mode', 'Phase', 'Ready', 'Endpoint', 'Age'], 'the fleet columns only with -o wide');
   assert.equal(table.columnDefinitions.find((column) => column.name === 'Type')?.priority, 1, 'Type only with -o wide');
   const [row] = table.rows;
   assert.ok(row);
   assert.deepEqual(row.cells.slice(0, 7), ['columns', '1.37.2', 'Minimal', 'Managed', 'Provisioning', 'False', 'https://columns-kube-apiserver.default.svc:6443']);
   assert.match(String(row.cells[7]), /^\d+s$/, 'Age is a duration since creation');
+});
+
+test('tessera fleet reads the same guest rows from the server-side Table as from the objects', async () => {
+  const fleetPath = '/apis/tessera.dev/v1alpha1/namespaces/fleet-view/clusters';
+  await api.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fleet-view' } });
+  const statuses: Record<string, Record<string, unknown>> = {
+    placed: { phase: 'Ready', cell: 'cell-a', tier: 'M', versions: { apiServer: '1.37.2' }, load: { score: 41.5 }, certificates: { notAfter: '2027-12-06T12:00:00Z' }, conditions: [{ type: 'Ready', status: 'True', reason: 'AllTrue', message: 'ok', lastTransitionTime: '2026-12-06T12:00:00Z' }] },
+    unplaced: { conditions: [{ type: 'Placed', status: 'False', reason: 'NoCellFits', message: 'no cell has 40% free', lastTransitionTime: '2026-12-06T12:00:00Z' }] },
+    local: { phase: 'Provisioning' },
+  };
+  await api.client.create(fleetPath, { ...clusterObject('placed', { placement: { region: 'eu' }, tier: 'L' } as Partial<ClusterSpec>), metadata: { name: 'placed', namespace: 'fleet-view' } });
+  await api.client.create(fleetPath, { ...clusterObject('unplaced', { placement: { region: 'us' }, mode: 'Minimal' } as Partial<ClusterSpec>), metadata: { name: 'unplaced', namespace: 'fleet-view' } });
+  await api.client.create(fleetPath, { ...clusterObject('local'), metadata: { name: 'local', namespace: 'fleet-view' } });
+  for (const [name, status] of Object.entries(statuses)) await api.client.patch(`${fleetPath}/${name}/status`, { status }, 'merge');
+  const cells = [{ apiVersion: 'tessera.dev/v1alpha1', kind: 'Cell', metadata: { name: 'cell-a' }, spec: { region: 'eu' } }] as never[];
+  const objects = (await api.client.get<{ items: Cluster[] }>(fleetPath)).items;
+  const table = await api.client.request<ClusterTable>('GET', fleetPath, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io', query: { includeObject: 'None' } });
+  const fromTable = fleetViewOf(guestFieldsFromTable(table), cells);
+  assert.deepEqual(fromTable, fleetView(objects, cells));
+  assert.deepEqual(
+    fromTable.guests.map((guest) => [guest.name, guest.cell, guest.region, guest.tier, guest.loadScore, guest.ready, guest.phase]),
+    [
+      ['local', '<here>', '', '', null, 'Unknown', 'Provisioning'],
+      ['placed', 'cell-a', 'eu', 'L', 41.5, 'True', 'Ready'],
+      ['unplaced', '<unplaced>', 'us', '', null, 'Unknown', 'Unplaced'],
+    ],
+  );
 });

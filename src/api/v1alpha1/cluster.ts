@@ -576,6 +576,17 @@ export const clusterPrinterColumns = [
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Status of the Ready condition.' },
   { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'URL of the guest\'s API.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  // Wide columns (-o wide): also what `tessera fleet` reads as a server-side Table, a tenth of
+  // the bytes of the objects at 10,000 guests (src/operators/placement/fleet-view.ts).
+  { name: 'Namespace', type: 'string', jsonPath: '.metadata.namespace', description: 'Namespace of the Cluster object.', priority: 1 },
+  { name: 'Cell', type: 'string', jsonPath: '.status.cell', description: 'Cell the guest runs in (fleet).', priority: 1 },
+  { name: 'Region', type: 'string', jsonPath: '.spec.placement.region', description: 'Region asked for in spec.placement.', priority: 1 },
+  { name: 'Placed', type: 'string', jsonPath: '.status.conditions[?(@.type=="Placed")].status', description: 'Status of the Placed condition.', priority: 1 },
+  { name: 'Running', type: 'string', jsonPath: '.status.versions.apiServer', description: 'Version the API servers run.', priority: 1 },
+  { name: 'Tier', type: 'string', jsonPath: '.status.tier', description: 'Control-plane size in effect.', priority: 1 },
+  { name: 'Pinned', type: 'string', jsonPath: '.spec.tier', description: 'Tier pinned in spec.tier.', priority: 1 },
+  { name: 'Load', type: 'number', jsonPath: '.status.load.score', description: 'Measured load score.', priority: 1 },
+  { name: 'Certificates', type: 'string', jsonPath: '.status.certificates.notAfter', description: 'When the serving certificates expire.', priority: 1 },
 ] as const;
 
 // --- Defaults -------------------------------------------------------------------------------

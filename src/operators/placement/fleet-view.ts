@@ -30,22 +30,96 @@ export type CellRow = {
 
 export type FleetView = { guests: GuestRow[]; cells: CellRow[] };
 
-export function fleetView(clusters: readonly Cluster[], cells: readonly Cell[]): FleetView {
-  const regionOf = new Map(cells.map((cell) => [cell.metadata.name, cell.spec.region]));
-  const guests = clusters.map((cluster): GuestRow => {
-    const cell = cluster.status?.cell ?? (cluster.spec.placement ? '<unplaced>' : '<here>');
+/** What a guest row is made of: read from a Cluster object, or from a row of its server-side Table. */
+export type GuestFields = {
+  namespace: string;
+  name: string;
+  cell?: string;
+  placementRegion?: string;
+  placed?: string;
+  running?: string;
+  version: string;
+  mode?: string;
+  tier?: string;
+  pinnedTier?: string;
+  loadScore?: number;
+  ready?: string;
+  phase?: string;
+  certificatesExpire?: string;
+};
+
+export function guestFieldsOf(cluster: Cluster): GuestFields {
+  const condition = (type: string) => cluster.status?.conditions?.find((entry) => entry.type === type)?.status;
+  return {
+    namespace: cluster.metadata.namespace ?? 'default',
+    name: cluster.metadata.name,
+    cell: cluster.status?.cell,
+    placementRegion: cluster.spec.placement?.region,
+    placed: condition('Placed'),
+    running: cluster.status?.versions?.apiServer,
+    version: cluster.spec.version,
+    mode: cluster.spec.mode,
+    tier: cluster.status?.tier,
+    pinnedTier: cluster.spec.tier,
+    loadScore: cluster.status?.load?.score,
+    ready: condition('Ready'),
+    phase: cluster.status?.phase,
+    certificatesExpire: cluster.status?.certificates?.notAfter,
+  };
+}
+
+/** A server-side Table of Clusters (every printer column, src/api/v1alpha1/cluster.ts). */
+export type ClusterTable = { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+
+/** The same fields from a Table row, by column name; a missing column reads as empty. */
+export function guestFieldsFromTable(table: ClusterTable): GuestFields[] {
+  const index = new Map(table.columnDefinitions.map((column, position) => [column.name, position]));
+  const text = (row: { cells: unknown[] }, column: string): string | undefined => {
+    const value = row.cells[index.get(column) ?? -1];
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  return table.rows.map((row) => {
+    const load = text(row, 'Load');
     return {
-      namespace: cluster.metadata.namespace ?? 'default',
-      name: cluster.metadata.name,
+      namespace: text(row, 'Namespace') ?? 'default',
+      name: text(row, 'Name') ?? '',
+      cell: text(row, 'Cell'),
+      placementRegion: text(row, 'Region'),
+      placed: text(row, 'Placed'),
+      running: text(row, 'Running'),
+      version: text(row, 'Version') ?? '',
+      mode: text(row, 'Mode'),
+      tier: text(row, 'Tier'),
+      pinnedTier: text(row, 'Pinned'),
+      loadScore: load === undefined ? undefined : Number(load),
+      ready: text(row, 'Ready'),
+      phase: text(row, 'Phase'),
+      certificatesExpire: text(row, 'Certificates'),
+    };
+  });
+}
+
+export function fleetView(clusters: readonly Cluster[], cells: readonly Cell[]): FleetView {
+  return fleetViewOf(clusters.map(guestFieldsOf), cells);
+}
+
+/** The view from guest fields (objects or Table rows) and the Cells. */
+export function fleetViewOf(fields: readonly GuestFields[], cells: readonly Cell[]): FleetView {
+  const regionOf = new Map(cells.map((cell) => [cell.metadata.name, cell.spec.region]));
+  const guests = fields.map((guest): GuestRow => {
+    const cell = guest.cell ?? (guest.placementRegion ? '<unplaced>' : '<here>');
+    return {
+      namespace: guest.namespace,
+      name: guest.name,
       cell,
-      region: cluster.spec.placement?.region ?? regionOf.get(cell) ?? '',
-      version: cluster.status?.versions?.apiServer ?? cluster.spec.version,
-      mode: cluster.spec.mode ?? 'Standard',
-      tier: cluster.spec.tier ?? cluster.status?.tier ?? '',
-      loadScore: cluster.status?.load?.score ?? null,
-      ready: cluster.status?.conditions?.find((condition) => condition.type === 'Ready')?.status ?? 'Unknown',
-      phase: cluster.status?.phase ?? (cluster.status?.conditions?.find((condition) => condition.type === 'Placed')?.status === 'False' ? 'Unplaced' : ''),
-      certificatesExpire: cluster.status?.certificates?.notAfter ?? null,
+      region: guest.placementRegion ?? regionOf.get(cell) ?? '',
+      version: guest.running ?? guest.version,
+      mode: guest.mode ?? 'Standard',
+      tier: guest.pinnedTier ?? guest.tier ?? '',
+      loadScore: guest.loadScore ?? null,
+      ready: guest.ready ?? 'Unknown',
+      phase: guest.phase ?? (guest.placed === 'False' ? 'Unplaced' : ''),
+      certificatesExpire: guest.certificatesExpire ?? null,
     };
   });
   guests.sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
