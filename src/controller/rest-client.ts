@@ -87,15 +87,22 @@ function withQuery(path: string, query: Query | undefined): string {
   return text ? `${path}${path.includes('?') ? '&' : '?'}${text}` : path;
 }
 
+/**
+ * What the client needs of a kubeconfig: the server and the TLS and auth options. client-node's
+ * KubeConfig is one; kubeconfigConnection() (src/pki/kubeconfig.ts) is a light one for commands
+ * that must start fast (importing client-node costs most of a second).
+ */
+export type ApiConnection = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions'>;
+
 export class RestClient {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: ApiConnection;
   private readonly server: URL;
   private optionsPromise: Promise<RequestOptions> | undefined;
   /** Counts requests by verb, so tests and benchmarks can assert "a converged object costs no writes". */
   readonly requestCounts = new Map<string, number>();
   private readonly responseListeners: ((record: ResponseRecord) => void)[] = [];
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: ApiConnection) {
     this.kubeConfig = kubeConfig;
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster: set current-context');

@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { createCertificateAuthority } from './certificate-authority.ts';
 import type { KeyPairPem } from './certificate-authority.ts';
 import { issueCertificate } from './leaf-certificate.ts';
-import { parseKubeconfig, renderKubeconfig } from './kubeconfig.ts';
+import { kubeconfigConnection, parseKubeconfig, renderKubeconfig } from './kubeconfig.ts';
+import { RestClient } from '../controller/rest-client.ts';
 import type { KubeconfigFields } from './kubeconfig.ts';
 
 const day = 24 * 60 * 60 * 1000;
@@ -102,6 +103,24 @@ void describe('renderKubeconfig and parseKubeconfig', () => {
         outgoing.end();
       });
       assert.equal(body, 'kubernetes-admin/system:masters');
+    } finally {
+      server.close();
+    }
+  });
+
+  void test('kubeconfigConnection gives a RestClient the same TLS identity without client-node', async () => {
+    const serving = await issueCertificate({ ca, commonName: 'kube-apiserver', ipAddresses: ['127.0.0.1'], usages: ['server'], validity: day });
+    const server = createServer({ cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, (incoming, response) => {
+      const peer = (incoming.socket as TLSSocket).getPeerCertificate();
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ user: `${peer.subject.CN}/${String(peer.subject.O)}`, accept: incoming.headers['accept'] }));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const client = new RestClient(kubeconfigConnection(renderKubeconfig({ ...adminFields, server: `https://127.0.0.1:${port}` })));
+      assert.deepEqual(await client.request('GET', '/apis', { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' }), { user: 'kubernetes-admin/system:masters', accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
     } finally {
       server.close();
     }

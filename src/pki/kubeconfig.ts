@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { parse, stringify } from 'yaml';
+import type { ApiConnection } from '../controller/rest-client.ts';
 
 /** One cluster, one user and the context joining them: what a Tessera kubeconfig holds. */
 export type KubeconfigFields = {
@@ -179,4 +180,23 @@ function toBase64(text: string): string {
 
 function fromBase64(text: string): string {
   return Buffer.from(text, 'base64').toString('utf8');
+}
+
+/**
+ * A RestClient connection from kubeconfig text (embedded certificates, or a token), without
+ * client-node: for commands that must answer fast (`tessera fleet`).
+ */
+export function kubeconfigConnection(text: string): ApiConnection {
+  const fields = parseKubeconfig(text);
+  return {
+    getCurrentCluster: () => ({ name: fields.clusterName, server: fields.server, caData: Buffer.from(fields.caCertPem).toString('base64'), skipTLSVerify: false }),
+    applyToHTTPSOptions: async (options) => {
+      options.ca = fields.caCertPem;
+      if (fields.clientCertPem && fields.clientKeyPem) {
+        options.cert = fields.clientCertPem;
+        options.key = fields.clientKeyPem;
+      }
+      if (fields.token) options.headers = { ...options.headers, authorization: `Bearer ${fields.token}` };
+    },
+  };
 }
