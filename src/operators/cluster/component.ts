@@ -177,7 +177,11 @@ export class ClusterPass {
   /** Server-side applies `desired` unless its live copy already has every field it sets. */
   async apply<T extends MetaObject>(desired: MetaObject, live: T | undefined = this.liveOf<T>(desired)): Promise<T> {
     const result = await applyIfChanged<T>(this.options.client, desired, live);
-    if (result.written) this.writes++;
+    if (result.written) {
+      this.writes++;
+      // Which object a pass wrote: what a person chasing a write loop needs first.
+      this.options.logger.debug('applied owned object', { cluster: this.key, kind: desired.kind, name: desired.metadata?.name, live: live !== undefined });
+    }
     return result.object;
   }
 
