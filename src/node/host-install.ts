@@ -23,14 +23,24 @@ export function uploadPath(manifest: Pick<PackageManifest, 'name' | 'version'>):
  * unpacks it into its versioned directory, verifies every file, points `current` at it and
  * records what is installed (the operator reads versions back from these records).
  */
-export function renderInstallScript(manifest: PackageManifest, archiveSha256: string): string {
+/** `reinstall`: unpack again even if the same version is installed (remediation of a damaged package). */
+export function renderInstallScript(manifest: PackageManifest, archiveSha256: string, options: { reinstall?: boolean } = {}): string {
   const archive = uploadPath(manifest);
   const dir = manifest.installDir;
   const staging = `${dir}.partial`;
   const checks = manifest.files.map((file) => `${file.sha256}  ${file.path}`).join('\n');
   const record = JSON.stringify({ name: manifest.name, version: manifest.version, archiveSha256, installDir: dir, ...(manifest.broken ? { broken: manifest.broken } : {}) });
+  const recordPath = `${INSTALLED_DIR}/${manifest.name}.json`;
   return [
     'set -eu',
+    // One install of a package at a time on the host, and none at all when an earlier run (of an
+    // operator that died while the host carried on) already finished it: the record is the proof.
+    `mkdir -p ${INSTALLED_DIR}`,
+    `exec 9>${shellQuote(`${INSTALLED_DIR}/.${manifest.name}.lock`)}`,
+    'flock 9',
+    options.reinstall
+      ? `rm -f ${shellQuote(`${dir}/.installed`)}`
+      : `if [ -f ${shellQuote(recordPath)} ] && [ "$(cat ${shellQuote(recordPath)})" = ${shellQuote(record)} ]; then exit 0; fi`,
     `echo ${shellQuote(`${archiveSha256}  ${archive}`)} | sha256sum --check --strict --quiet -`,
     `if [ ! -f ${shellQuote(`${dir}/.installed`)} ]; then`,
     `  rm -rf ${shellQuote(staging)} && mkdir -p ${shellQuote(staging)}`,
@@ -39,7 +49,7 @@ export function renderInstallScript(manifest: PackageManifest, archiveSha256: st
     `  rm -rf ${shellQuote(dir)} && mv ${shellQuote(staging)} ${shellQuote(dir)} && touch ${shellQuote(`${dir}/.installed`)}`,
     'fi',
     `ln -sfn ${shellQuote(manifest.version)} ${shellQuote(`${INSTALL_ROOT}/${manifest.name}/current`)}`,
-    `mkdir -p ${INSTALLED_DIR} && printf '%s\\n' ${shellQuote(record)} > ${shellQuote(`${INSTALLED_DIR}/${manifest.name}.json`)}`,
+    `printf '%s\\n' ${shellQuote(record)} > ${shellQuote(recordPath)}`,
     '',
   ].join('\n');
 }

@@ -103,3 +103,39 @@ test('the pod network is a bridge with the host\'s subnet, routed rather than ma
 test('shell quoting survives single quotes', () => {
   assert.equal(execFileSync('sh', ['-c', `printf %s ${shellQuote("it's")}`], { encoding: 'utf8' }), "it's");
 });
+
+test('an install that already finished (an operator that died while the host carried on) is not done again; a reinstall is', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-install-'));
+  try {
+    mkdirSync(join(dir, 'payload', 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'payload', 'bin', 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
+    const fileSha = await sha256OfFile(join(dir, 'payload', 'bin', 'hello'));
+    execFileSync('tar', ['-czf', join(dir, 'hello.tar.gz'), '-C', join(dir, 'payload'), '.']);
+    const archiveSha = await sha256OfFile(join(dir, 'hello.tar.gz'));
+    const manifest = manifestFor([{ path: 'bin/hello', sha256: fileSha, size: 22, mode: '0755' }]);
+    const install = renderInstallScript(manifest, archiveSha);
+    const remote = uploadPath({ name: 'hello', version: '1.0' });
+    const record = '/var/lib/tessera/packages/hello.json';
+    const marker = '/opt/tessera/hello/1.0/.installed';
+    const wrapper = [
+      'set -e',
+      'mount -t tmpfs tmpfs /opt && mount -t tmpfs tmpfs /var/lib',
+      `mkdir -p ${shellQuote(remote.slice(0, remote.lastIndexOf('/')))} && cp ${shellQuote(join(dir, 'hello.tar.gz'))} ${shellQuote(remote)}`,
+      // Two runs at once, as when a restarted operator repeats a step the host is still running.
+      `sh -c ${shellQuote(install)} & sh -c ${shellQuote(install)} & wait`,
+      `echo "after both: $(stat -c %y ${record}) $(stat -c %y ${marker})"`,
+      `sh -c ${shellQuote(install)}`,
+      `echo "after again: $(stat -c %y ${record}) $(stat -c %y ${marker})"`,
+      `sh -c ${shellQuote(renderInstallScript(manifest, archiveSha, { reinstall: true }))}`,
+      `echo "after reinstall: $(stat -c %y ${record}) $(stat -c %y ${marker})"`,
+    ].join('\n');
+    const result = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', wrapper], { encoding: 'utf8' });
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    const times = (label: string) => new RegExp(`^after ${label}: (.*)$`, 'm').exec(result.stdout)?.[1];
+    assert.ok(times('both'), result.stdout);
+    assert.equal(times('again'), times('both'), 'a finished install is left as it is: neither the record nor the files are written again');
+    assert.notEqual(times('reinstall'), times('both'), 'a reinstall unpacks and records again');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,7 @@
 // safe; this file only observes and carries the decision out, with an Event for every step.
 import { findCondition } from '../../../controller/conditions.ts';
 import { findPackage } from '../../../node/catalogue.ts';
-import { renderInstallScript, shellQuote } from '../../../node/host-install.ts';
+import { renderInstallScript } from '../../../node/host-install.ts';
 import { mustRun } from '../host-access.ts';
 import { probeHost } from './connection.ts';
 import { setCondition, type MachinePass, type MachineReconcilerOptions } from '../machine-pass.ts';
@@ -111,7 +111,7 @@ export async function remediate(pass: MachinePass, options: MachineReconcilerOpt
     const artifact = await options.artifacts(findPackage('kubelet', kubelet.version));
     pass.status.lastOperation = { type: 'Reinstall', description: `reinstall kubelet ${kubelet.version}`, state: 'Succeeded', time };
     await host.upload(artifact.archive, `/var/lib/tessera/uploads/kubelet-${kubelet.version}.tar.gz`, 300);
-    await mustRun(host, 'reinstall the kubelet', `rm -f ${shellQuote(`${artifact.manifest.installDir}/.installed`)}\n${renderInstallScript(artifact.manifest, artifact.sha256)}\nsv up /etc/service/kubelet; sv restart /etc/service/kubelet >/dev/null`, 300);
+    await mustRun(host, 'reinstall the kubelet', `${renderInstallScript(artifact.manifest, artifact.sha256, { reinstall: true })}\nsv up /etc/service/kubelet; sv restart /etc/service/kubelet >/dev/null`, 300);
     options.events.normal(machine, 'PackageReinstalled', `${fault}: reinstalled kubelet ${kubelet.version} and restarted it`);
     setCondition(pass, { type: MachineCondition.Remediating, status: 'True', reason: MachineReason.PackageReinstalled, message: `${fault}: reinstalled kubelet ${kubelet.version} (step 2 of 3)` });
   }
