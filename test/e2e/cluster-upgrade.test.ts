@@ -6,9 +6,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetaClusterCli, eventually } from '../harness/meta-cluster-cli.ts';
-import { GuestClusters, conditionOf, isReady, type ClusterObject } from '../harness/guest-clusters.ts';
+import { GuestClusters, conditionOf, isReady, watchReadyz, type ClusterObject } from '../harness/guest-clusters.ts';
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
-import { credentialsFromKubeconfig, probeReadyz } from '../../src/operators/cluster/guest-access.ts';
+import { credentialsFromKubeconfig } from '../../src/operators/cluster/guest-access.ts';
 
 type Pod = { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { image: string }[] } };
 type List<T> = { items: T[] };
@@ -49,17 +49,7 @@ test('a Standard guest upgraded from 1.36.3 to 1.37.2 answers /readyz throughout
   assert.deepEqual(ready.status?.versions, { apiServer: '1.36.3', controllerManager: '1.36.3', scheduler: '1.36.3', etcd: '3.7.3' });
   const credentials = credentialsFromKubeconfig(await guests.secretData(ready.status?.adminKubeconfigSecret ?? '', 'kubeconfig'));
 
-  const failures: string[] = [];
-  let probes = 0;
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      const result = await probeReadyz(ready.status?.endpoint ?? '', credentials);
-      probes++;
-      if (!result.ready) failures.push(`${new Date().toISOString()} ${result.detail}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  })();
+  const readyz = watchReadyz(ready.status?.endpoint ?? '', credentials);
 
   await guests.patch('upgrade', { spec: { version: '1.37.2' } });
   const upgrading = await guests.waitFor('upgrade', 'Upgrading with progress', (object) => conditionOf(object, 'Upgrading')?.status === 'True', 60_000);
@@ -69,8 +59,7 @@ test('a Standard guest upgraded from 1.36.3 to 1.37.2 answers /readyz throughout
   assert.equal(await deploymentImage('upgrade-kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.36.3');
 
   const done = await guests.waitFor('upgrade', 'upgraded and Ready', (object) => conditionOf(object, 'Upgrading')?.status === 'False' && isReady(object) && object.status?.versions?.['scheduler'] === '1.37.2', 600_000);
-  watching = false;
-  await watcher;
+  const { probes, failures } = await readyz.stop();
   assert.ok(probes > 20, `probed ${probes} times`);
   assert.deepEqual(failures, [], 'the guest answered /readyz through its Service for the whole upgrade');
   assert.deepEqual(done.status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });

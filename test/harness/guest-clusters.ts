@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, type MetaClusterCli } from './meta-cluster-cli.ts';
+import { probeReadyz, type GuestCredentials } from '../../src/operators/cluster/guest-access.ts';
 
 export type Condition = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
 export type ClusterObject = {
@@ -81,4 +82,26 @@ export class GuestClusters {
       .sort((a, b) => (a.firstTimestamp ?? a.metadata.creationTimestamp).localeCompare(b.firstTimestamp ?? b.metadata.creationTimestamp))
       .map((event) => ({ reason: event.reason, message: event.message }));
   }
+}
+
+/** Probes a guest's /readyz through its endpoint every `intervalMs` until stopped: how often, and what failed when. */
+export function watchReadyz(endpoint: string, credentials: GuestCredentials, intervalMs = 250): { stop(): Promise<{ probes: number; failures: string[] }> } {
+  const failures: string[] = [];
+  let probes = 0;
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const result = await probeReadyz(endpoint, credentials);
+      probes++;
+      if (!result.ready) failures.push(`${new Date().toISOString()} ${result.detail}`);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      watching = false;
+      await watcher;
+      return { probes, failures };
+    },
+  };
 }
