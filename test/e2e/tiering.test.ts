@@ -62,39 +62,46 @@ test('a Standard guest loaded with a few thousand objects moves up one tier in t
   const kubeconfig = await guests.secretData(ready.status?.adminKubeconfigSecret ?? '', 'kubeconfig');
   const credentials = credentialsFromKubeconfig(kubeconfig);
 
+  // The guest answers /readyz through its Service from before the load until the new tier runs.
   const readyz = watchReadyz(ready.status?.endpoint ?? '', credentials);
+  let watched: { probes: number; failures: string[] } | undefined;
+  try {
+    // The load: ConfigMaps, twenty at a time.
+    const guest = new RestClient(kubeconfigConnection(kubeconfig));
+    const loading = Date.now();
+    for (let index = 0; index < LOAD_OBJECTS; index += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, offset) => guest.create('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `load-${index + offset}` }, data: { index: String(index + offset) } })));
+    }
+    console.log(`tiering: ${LOAD_OBJECTS} ConfigMaps created in ${((Date.now() - loading) / 1000).toFixed(1)} s`);
 
-  // The load: ConfigMaps, twenty at a time.
-  const guest = new RestClient(kubeconfigConnection(kubeconfig));
-  const loading = Date.now();
-  for (let index = 0; index < LOAD_OBJECTS; index += 20) {
-    await Promise.all(Array.from({ length: 20 }, (_, offset) => guest.create('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `load-${index + offset}` }, data: { index: String(index + offset) } })));
+    const movedUp = (await guests.waitFor('loaded', 'moved up to tier S', (object) => (object as Tiered).status?.tier === 'S', 360_000)) as Tiered;
+    const upAt = Date.now();
+    const load = movedUp.status?.load;
+    assert.ok((load?.inputs?.objects ?? 0) >= LOAD_OBJECTS, `the score's inputs are in status: ${JSON.stringify(load)}`);
+    assert.ok((load?.score ?? 0) > 100, `score ${load?.score} is above XS's 100`);
+    assert.equal(load?.recommendedTier, 'S', 'one tier up: the score is inside S');
+    const changes = (await guests.events('loaded')).filter((event) => event.reason === 'TierChanged');
+    assert.equal(changes.length, 1, JSON.stringify(changes));
+    assert.match(changes[0]?.message ?? '', /moved one step to S$/);
+    console.log(`tiering: moved up to S ${((upAt - loading) / 1000).toFixed(0)} s after the load began (score ${load?.score}): ${changes[0]?.message}`);
+
+    // The Cluster operator rolls the new requests out, one pod at a time.
+    const rolled = async () => {
+      const deployment = await meta.kubectlJson<Deployment>('get', 'deployment', 'loaded-kube-apiserver');
+      const requests = deployment.spec.template.spec.containers[0]?.resources?.requests;
+      const done = requests?.['cpu'] === '20m' && deployment.status?.updatedReplicas === deployment.spec.replicas && deployment.status?.readyReplicas === deployment.spec.replicas && deployment.status?.replicas === deployment.spec.replicas;
+      return done ? true : undefined;
+    };
+    await eventually('the API servers roll to tier S', rolled, 300_000, 1000);
+    const steady = (await guests.waitFor('loaded', 'Ready and Tiered Steady on S', (object) => conditionOf(object, 'Tiered')?.reason === 'Steady' && isReady(object), 300_000)) as Tiered;
+    watched = await readyz.stop();
+    console.log(`tiering: rolled to S and Steady ${((Date.now() - upAt) / 1000).toFixed(0)} s after the change; ${watched.probes} /readyz probes, ${watched.failures.length} failed`);
+    assert.ok(watched.probes > 20, `probed ${watched.probes} times`);
+    assert.deepEqual(watched.failures, [], 'the guest answered /readyz through its Service through the tier change');
+    assert.equal(steady.status?.tier, 'S', 'it stays on S');
+    assert.equal(steady.status?.load?.transitions?.length, 1, 'exactly one tier change');
+  } finally {
+    // A failed assertion must not leave the watcher probing after the meta cluster is gone.
+    if (!watched) await readyz.stop();
   }
-  console.log(`tiering: ${LOAD_OBJECTS} ConfigMaps created in ${((Date.now() - loading) / 1000).toFixed(1)} s`);
-
-  const movedUp = (await guests.waitFor('loaded', 'moved up to tier S', (object) => (object as Tiered).status?.tier === 'S', 360_000)) as Tiered;
-  const upAt = Date.now();
-  const load = movedUp.status?.load;
-  assert.ok((load?.inputs?.objects ?? 0) >= LOAD_OBJECTS, `the score's inputs are in status: ${JSON.stringify(load)}`);
-  assert.ok((load?.score ?? 0) > 100, `score ${load?.score} is above XS's 100`);
-  assert.equal(load?.recommendedTier, 'S', 'one tier up: the score is inside S');
-  assert.equal(conditionOf(movedUp, 'Tiered')?.reason, 'ScaledUp', JSON.stringify(conditionOf(movedUp, 'Tiered')));
-  console.log(`tiering: moved up to S ${((upAt - loading) / 1000).toFixed(0)} s after the load began (score ${load?.score})`);
-
-  // The Cluster operator rolls the new requests out, one pod at a time.
-  const rolled = async () => {
-    const deployment = await meta.kubectlJson<Deployment>('get', 'deployment', 'loaded-kube-apiserver');
-    const requests = deployment.spec.template.spec.containers[0]?.resources?.requests;
-    const done = requests?.['cpu'] === '20m' && deployment.status?.updatedReplicas === deployment.spec.replicas && deployment.status?.readyReplicas === deployment.spec.replicas && deployment.status?.replicas === deployment.spec.replicas;
-    return done ? true : undefined;
-  };
-  await guests.waitFor('loaded', 'Ready with the API servers on tier S', (object) => isReady(object), 300_000);
-  await eventually('the API servers roll to tier S', rolled, 300_000, 1000);
-  const steady = (await guests.waitFor('loaded', 'Tiered Steady on S', (object) => conditionOf(object, 'Tiered')?.reason === 'Steady' && isReady(object), 120_000)) as Tiered;
-  const { probes, failures } = await readyz.stop();
-  console.log(`tiering: rolled to S and Steady ${((Date.now() - upAt) / 1000).toFixed(0)} s after the change; ${probes} /readyz probes, ${failures.length} failed`);
-  assert.ok(probes > 20, `probed ${probes} times`);
-  assert.deepEqual(failures, [], 'the guest answered /readyz through its Service through the tier change');
-  assert.equal(steady.status?.tier, 'S', 'it stays on S');
-  assert.equal(steady.status?.load?.transitions?.length, 1, 'exactly one tier change');
 });

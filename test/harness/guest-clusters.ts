@@ -94,7 +94,8 @@ export function watchReadyz(endpoint: string, credentials: GuestCredentials, int
       const result = await probeReadyz(endpoint, credentials);
       probes++;
       if (!result.ready) failures.push(`${new Date().toISOString()} ${result.detail}`);
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      // Unref'd: a test that failed before stop() must not be kept alive by its watcher.
+      await new Promise((resolve) => setTimeout(resolve, intervalMs).unref());
     }
   })();
   return {
