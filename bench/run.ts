@@ -3,5 +3,7 @@ await import('./local-meta-cluster.ts');
 await import('./guest-control-plane.ts');
 await import('./operator-scale.ts');
 await import('./host-node.ts');
+await import('./machine-join.ts');
 await import('./fleet-planning.ts');
 await import('./placement-controller.ts');
+await import('./fleet-view.ts');
