@@ -163,8 +163,12 @@ export class FakeFleet {
       guests: async () => this.guest,
       httpGet: async (url) => ({ status: this.httpStatus.get(url) ?? 200, body: 'ok' }),
       events: {
-        normal: (rollout, reason, message) => this.events.push({ rollout: rollout.metadata.name, type: 'Normal', reason, message }),
-        warning: (rollout, reason, message) => this.events.push({ rollout: rollout.metadata.name, type: 'Warning', reason, message }),
+        normal: (rollout, reason, message) => {
+          this.events.push({ rollout: rollout.metadata.name, type: 'Normal', reason, message });
+        },
+        warning: (rollout, reason, message) => {
+          this.events.push({ rollout: rollout.metadata.name, type: 'Warning', reason, message });
+        },
       },
       logger: new Logger({ write: () => {} }),
       now: () => this.now,

@@ -101,7 +101,7 @@ export class RolloutOperator {
         meta,
         guests: guestConnector(readSecret),
         httpGet: fetchGet,
-        events: { normal: (rollout, reason, message) => events.normal(target(rollout), reason, message), warning: (rollout, reason, message) => events.warning(target(rollout), reason, message) },
+        events: { normal: (rollout, reason, message) => events.record(target(rollout), 'Normal', reason, message).catch(onError), warning: (rollout, reason, message) => events.record(target(rollout), 'Warning', reason, message).catch(onError) },
         logger: logger.child({ controller: 'packagerollout' }),
       },
       currentRollout,

@@ -81,8 +81,10 @@ export class RolloutReconciler {
       pausedBy: pausedBy(rollout),
     };
     const decision = decideRollout(rollout, observed);
+    // Events first, in order and awaited: an operator killed after the status write must not lose
+    // the Event of a step it recorded (the pass after a kill before the write decides it again).
+    for (const event of decision.events) await (event.type === 'Warning' ? this.options.events.warning : this.options.events.normal)(rollout, event.reason, event.message);
     await meta.writeStatus(rollout, decision.status);
-    for (const event of decision.events) (event.type === 'Warning' ? this.options.events.warning : this.options.events.normal)(rollout, event.reason, event.message);
     const pass: RolloutPass = { rollout, namespace, machines, guest: reachable ? guest : undefined, nodes, packageVersion, decision, now };
     for (const step of ROLLOUT_STEPS) await step.run(pass, this.options);
     if (decision.status.phase && TERMINAL_PHASES.includes(decision.status.phase)) {
@@ -126,7 +128,7 @@ export class RolloutReconciler {
       this.options.logger.warn('rollout deleted while its guest does not answer: cordons it set stay', { rollout: rollout.metadata.name });
     }
     const pinned = (rollout.status?.nodes ?? []).filter((entry) => ['Upgrading', 'Verifying', 'Soaking', 'Verified', 'Failed'].includes(entry.state)).map((entry) => entry.machine);
-    if (pinned.length > 0) this.options.events.normal(rollout, 'Deleted', `deleted before it finished: ${pinned.join(', ')} keep ${rollout.spec.package.name} ${rollout.spec.package.version} through spec.packages (field manager tessera-package-rollout); remove the entries or start another rollout`);
+    if (pinned.length > 0) await this.options.events.normal(rollout, 'Deleted', `deleted before it finished: ${pinned.join(', ')} keep ${rollout.spec.package.name} ${rollout.spec.package.version} through spec.packages (field manager tessera-package-rollout); remove the entries or start another rollout`);
     await this.options.meta.removeFinalizer(rollout);
     return {};
   }

@@ -29,9 +29,10 @@ export type RolloutMetaApi = {
   removeFinalizer(rollout: PackageRollout): Promise<void>;
 };
 
+/** Resolves once the Event is recorded (or its failure reported): the pass records its Events before the status they describe. */
 export type RolloutEvents = {
-  normal(rollout: PackageRollout, reason: string, message: string): void;
-  warning(rollout: PackageRollout, reason: string, message: string): void;
+  normal(rollout: PackageRollout, reason: string, message: string): void | Promise<void>;
+  warning(rollout: PackageRollout, reason: string, message: string): void | Promise<void>;
 };
 
 export type RolloutReconcilerOptions = {
