@@ -15,7 +15,7 @@ import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, coreDnsVersionFor, PAUSE_VERSI
 import { readHostRecord, type HostRecord } from './host-layout.ts';
 import { mustRunOnHost, runStepsOnHost } from './host-ssh.ts';
 import { linkGuestToHosts, routePodSubnetToHost } from './local-hosts.ts';
-import { judgeKubeletCsr, KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, type KubeletCsr, type MachineIdentity } from '../../operators/machine/kubelet-csr.ts';
+import { judgeAmong, KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, type KubeletCsr, type MachineIdentity } from '../../operators/machine/kubelet-csr.ts';
 
 /** How long a by-hand join waits for its kubelets' certificate requests. */
 const CSR_WAIT_MS = 120_000;
@@ -41,13 +41,12 @@ export async function approveJoinedKubelets(options: Pick<GuestJoinOptions, 'kub
     for (const item of list.items) {
       if (item.status?.conditions?.some((condition) => condition.type === 'Approved' || condition.type === 'Denied')) continue;
       const csr: KubeletCsr = { name: item.metadata.name, signerName: item.spec.signerName, username: item.spec.username ?? '', groups: item.spec.groups ?? [], usages: item.spec.usages ?? [], requestPem: Buffer.from(item.spec.request, 'base64').toString('utf8') };
-      for (const identity of identities) {
-        const verdict = judgeKubeletCsr(csr, identity);
-        if (!verdict) continue;
-        await options.kubectl(['certificate', verdict.verdict === 'approve' ? 'approve' : 'deny', csr.name], { kubeconfig: options.guestKubeconfigPath });
-        options.onProgress(`host ${identity.nodeName}: ${verdict.verdict === 'approve' ? 'approved' : 'denied'} ${csr.name}: ${verdict.message}`);
-        if (verdict.verdict === 'approve') approved.add(`${csr.signerName} ${identity.nodeName}`);
-      }
+      // The hosts share one token: judged among them all, not host by host.
+      const verdict = judgeAmong(csr, identities);
+      if (!verdict) continue;
+      await options.kubectl(['certificate', verdict.verdict === 'approve' ? 'approve' : 'deny', csr.name], { kubeconfig: options.guestKubeconfigPath });
+      options.onProgress(`host ${verdict.nodeName}: ${verdict.verdict === 'approve' ? 'approved' : 'denied'} ${csr.name}: ${verdict.message}`);
+      if (verdict.verdict === 'approve') approved.add(`${csr.signerName} ${verdict.nodeName}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, judgeKubeletCsr, type KubeletCsr, type MachineIdentity } from './kubelet-csr.ts';
+import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, judgeAmong, judgeKubeletCsr, type KubeletCsr, type MachineIdentity } from './kubelet-csr.ts';
 
 function request(subject: string, subjectAltName?: string): string {
   const args = ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-subj', subject];
@@ -48,4 +48,13 @@ test('a serving certificate naming the Machine\'s hostname and address, asked fo
   const byToken = judgeKubeletCsr(serving(request('/O=system:nodes/CN=system:node:w1', 'DNS:w1'), { username: 'system:bootstrap:abc123', groups: ['system:bootstrappers'] }), machine);
   assert.match(byToken?.message ?? '', /requested by the Node itself/);
   assert.match(judgeKubeletCsr(serving(request('/O=system:nodes/CN=system:node:w1', 'email:a@b.c')), machine)?.message ?? '', /names email:a@b\.c/);
+});
+
+test('among hosts sharing one token, each host\'s request is approved for that host, not denied as a stranger\'s by another', () => {
+  const shared = (nodeName: string, address: string): MachineIdentity => ({ nodeName, bootstrapTokenIds: ['abc123'], hostnames: [nodeName], addresses: [address] });
+  const hosts = [shared('w1', '10.240.0.6'), shared('w2', '10.240.0.7')];
+  const second = judgeAmong(client({ requestPem: request('/O=system:nodes/CN=system:node:w2') }), hosts);
+  assert.equal(second?.verdict, 'approve');
+  assert.equal(second?.nodeName, 'w2');
+  assert.equal(judgeAmong(client({ requestPem: request('/O=system:nodes/CN=system:node:w9') }), hosts)?.verdict, 'deny', 'a name none of them has is denied');
 });

@@ -39,6 +39,18 @@ function parseRequest(pem: string): Request {
 }
 
 /**
+ * The verdict on `csr` among several machines that may share a bootstrap token (hosts joined by
+ * hand): the one whose identity approves it, else the first denial, else undefined.
+ */
+export function judgeAmong(csr: KubeletCsr, machines: readonly MachineIdentity[]): (CsrVerdict & { nodeName: string }) | undefined {
+  const verdicts = machines.flatMap((machine) => {
+    const verdict = judgeKubeletCsr(csr, machine);
+    return verdict ? [{ ...verdict, nodeName: machine.nodeName }] : [];
+  });
+  return verdicts.find((verdict) => verdict.verdict === 'approve') ?? verdicts[0];
+}
+
+/**
  * The verdict on `csr` for `machine`, or undefined when the request is not about this Machine
  * (another Machine's, a node joined by hand, another signer): then it is left to others.
  */
