@@ -7,3 +7,4 @@ await import('./machine-join.ts');
 await import('./fleet-planning.ts');
 await import('./placement-controller.ts');
 await import('./fleet-view.ts');
+await import('./rollout-planning.ts');
