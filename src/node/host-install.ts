@@ -79,10 +79,12 @@ export function renderServiceScript(name: string, command: readonly string[], en
     `cat > /etc/sv/${name}/run.new <<'RUN'\n${run}RUN`,
     `chmod 755 /etc/sv/${name}/run.new`,
     `if ! cmp -s /etc/sv/${name}/run.new /etc/sv/${name}/run; then mv /etc/sv/${name}/run.new /etc/sv/${name}/run; changed=1; else rm /etc/sv/${name}/run.new; changed=0; fi`,
-    `[ -L /etc/service/${name} ] || ln -s /etc/sv/${name} /etc/service/${name}`,
-    // runsv needs a moment to notice a new service; once it supervises it, restart on change.
+    `if [ -L /etc/service/${name} ]; then new=0; else ln -s /etc/sv/${name} /etc/service/${name}; new=1; fi`,
+    // runsv needs a moment to notice a new service, and starts it itself; a service it already
+    // ran is restarted when its run file changed (a new one restarted at once would start twice:
+    // a kubelet would ask for its certificate twice).
     `i=0; until sv status /etc/service/${name} >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo "runit did not pick up ${name}" >&2; exit 1; }; sleep 0.1; done`,
-    `if [ "$changed" = 1 ]; then sv restart /etc/service/${name} >/dev/null; else sv start /etc/service/${name} >/dev/null; fi`,
+    `if [ "$changed" = 1 ] && [ "$new" = 0 ]; then sv restart /etc/service/${name} >/dev/null; else sv start /etc/service/${name} >/dev/null; fi`,
     '',
   ].join('\n');
 }
