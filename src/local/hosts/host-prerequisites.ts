@@ -19,6 +19,8 @@ export const HOST_PREREQUISITES: readonly Prerequisite[] = [
   { command: 'nsenter', debianPackage: 'util-linux' },
   { command: 'unshare', debianPackage: 'util-linux' },
   { command: 'findmnt', debianPackage: 'util-linux' },
+  // Package installs on a host hold a per-package lock (src/node/host-install.ts).
+  { command: 'flock', debianPackage: 'util-linux' },
   { command: 'iptables', debianPackage: 'iptables' },
   { command: 'conntrack', debianPackage: 'conntrack' },
 ];
