@@ -118,6 +118,19 @@ export function guestApiFromKubeconfig(text: string): GuestApi {
   };
 }
 
+/** A Secret's data decoded, and its resourceVersion; undefined when it does not exist. */
+export function secretReader(client: Pick<RestClient, 'get'>): (namespace: string, name: string) => Promise<{ data: Record<string, string>; resourceVersion: string } | undefined> {
+  return async (namespace, name) => {
+    try {
+      const secret = await client.get<V1Secret>(resourcePath({ version: 'v1', resource: 'secrets', namespace, name }));
+      return { data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])), resourceVersion: secret.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
+}
+
 /** Guest access from the admin kubeconfig Secret named in the Cluster's status. */
 export function guestConnector(readSecret: (namespace: string, name: string) => Promise<{ data: Record<string, string>; resourceVersion: string } | undefined>): GuestConnector {
   const cache = new Map<string, { version: string; api: GuestApi }>();

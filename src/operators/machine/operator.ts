@@ -3,7 +3,6 @@
 // that keeps its ClusterPackageVersion. Runs in-process with `tessera up` and in the standalone
 // operator process; what differs between them (where package archives come from, the node
 // fabric) comes in through the options.
-import type { V1Secret } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import { clusterPackageVersionResource, type ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
 import { machineResource, type Machine } from '../../api/v1alpha1/machine.ts';
@@ -16,7 +15,7 @@ import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { isAlreadyExists, isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
 import { applyStatus, semanticEqual } from '../../controller/status.ts';
 import { sshConnector } from './ssh-connection.ts';
-import { guestConnector } from './guest-api.ts';
+import { guestConnector, secretReader } from './guest-api.ts';
 import { MACHINE_FINALIZER, MachineReconciler } from './reconciler.ts';
 import { ensurePackageVersion, nextPackageVersionStatus } from './cluster-package-version.ts';
 import type { ArtifactSource, MetaApi, NodeFabric } from './machine-pass.ts';
@@ -60,15 +59,7 @@ export class MachineOperator {
     const events = new EventRecorder(client, MACHINE_FIELD_MANAGER, undefined, onError);
     // Items of a list carry no kind: a Machine is known by its spec.clusterName.
     const target = (object: Machine | Cluster) => ({ apiVersion: machineResource.apiVersion, kind: 'clusterName' in object.spec ? 'Machine' : 'Cluster', name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid });
-    const readSecret = async (namespace: string, name: string) => {
-      try {
-        const secret = await client.get<V1Secret>(resourcePath({ version: 'v1', resource: 'secrets', namespace, name }));
-        return { data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])), resourceVersion: secret.metadata?.resourceVersion ?? '' };
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-    };
+    const readSecret = secretReader(client);
     const meta: MetaApi = {
       getCluster: async (namespace, name) => this.clusters.get(`${namespace}/${name}`),
       readSecret: async (namespace, name) => (await readSecret(namespace, name))?.data,

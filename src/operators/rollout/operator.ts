@@ -3,7 +3,6 @@
 // ClusterPackageVersion requeues the rollouts of that Cluster, and a rollout's change requeues
 // the other rollouts of its Cluster (the one waiting behind it starts when it finishes). Runs
 // in-process with `tessera up` and in the standalone operator process.
-import type { V1Secret } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import { clusterPackageVersionResource, type ClusterPackageVersion } from '../../api/v1alpha1/cluster-package-version.ts';
 import { machineResource, type Machine } from '../../api/v1alpha1/machine.ts';
@@ -16,7 +15,7 @@ import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
 import { applyStatus } from '../../controller/status.ts';
-import { guestConnector } from '../machine/guest-api.ts';
+import { guestConnector, secretReader } from '../machine/guest-api.ts';
 import { RolloutReconciler, ROLLOUT_FINALIZER } from './reconciler.ts';
 import { ROLLOUT_FIELD_MANAGER, type RolloutMetaApi } from './rollout-pass.ts';
 import { fetchGet } from './verification.ts';
@@ -46,15 +45,7 @@ export class RolloutOperator {
     this.machines.addIndexer(BY_CLUSTER, (machine) => [clusterKey(machine.metadata.namespace, machine.spec.clusterName)]);
     const events = new EventRecorder(client, ROLLOUT_FIELD_MANAGER, undefined, onError);
     const target = (rollout: PackageRollout) => ({ apiVersion: packageRolloutResource.apiVersion, kind: packageRolloutResource.kind, name: rollout.metadata.name, namespace: rollout.metadata.namespace, uid: rollout.metadata.uid });
-    const readSecret = async (namespace: string, name: string) => {
-      try {
-        const secret = await client.get<V1Secret>(resourcePath({ version: 'v1', resource: 'secrets', namespace, name }));
-        return { data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])), resourceVersion: secret.metadata?.resourceVersion ?? '' };
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-    };
+    const readSecret = secretReader(client);
     // The resourceVersion of each rollout's last status write: a cached object older than that
     // would replay decisions already taken (e.g. read a Node this operator cordoned as cordoned by
     // someone else), so such a rollout is read from the API server instead.
