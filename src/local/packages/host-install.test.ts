@@ -47,15 +47,20 @@ function runIsolated(archive: string, script: string): { code: number; output: s
   return { code: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
 }
 
+/** A one-file package `hello` 1.0 built in `dir` (`dir/hello.tar.gz`), with its checksums and manifest. */
+async function helloPackage(dir: string) {
+  mkdirSync(join(dir, 'payload', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'payload', 'bin', 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
+  const fileSha = await sha256OfFile(join(dir, 'payload', 'bin', 'hello'));
+  execFileSync('tar', ['-czf', join(dir, 'hello.tar.gz'), '-C', join(dir, 'payload'), '.']);
+  const archiveSha = await sha256OfFile(join(dir, 'hello.tar.gz'));
+  return { archiveSha, manifest: manifestFor([{ path: 'bin/hello', sha256: fileSha, size: 22, mode: '0755' }]) };
+}
+
 test('install verifies the archive and every file, unpacks into its versioned directory, and is idempotent', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-install-'));
   try {
-    mkdirSync(join(dir, 'payload', 'bin'), { recursive: true });
-    writeFileSync(join(dir, 'payload', 'bin', 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
-    const fileSha = await sha256OfFile(join(dir, 'payload', 'bin', 'hello'));
-    execFileSync('tar', ['-czf', join(dir, 'hello.tar.gz'), '-C', join(dir, 'payload'), '.']);
-    const archiveSha = await sha256OfFile(join(dir, 'hello.tar.gz'));
-    const manifest = manifestFor([{ path: 'bin/hello', sha256: fileSha, size: 22, mode: '0755' }]);
+    const { archiveSha, manifest } = await helloPackage(dir);
 
     const good = runIsolated(join(dir, 'hello.tar.gz'), renderInstallScript(manifest, archiveSha));
     assert.match(good.output, /^exit 0 0$/m, good.output);
@@ -107,12 +112,7 @@ test('shell quoting survives single quotes', () => {
 test('an install that already finished (an operator that died while the host carried on) is not done again; a reinstall is', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-install-'));
   try {
-    mkdirSync(join(dir, 'payload', 'bin'), { recursive: true });
-    writeFileSync(join(dir, 'payload', 'bin', 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
-    const fileSha = await sha256OfFile(join(dir, 'payload', 'bin', 'hello'));
-    execFileSync('tar', ['-czf', join(dir, 'hello.tar.gz'), '-C', join(dir, 'payload'), '.']);
-    const archiveSha = await sha256OfFile(join(dir, 'hello.tar.gz'));
-    const manifest = manifestFor([{ path: 'bin/hello', sha256: fileSha, size: 22, mode: '0755' }]);
+    const { archiveSha, manifest } = await helloPackage(dir);
     const install = renderInstallScript(manifest, archiveSha);
     const remote = uploadPath({ name: 'hello', version: '1.0' });
     const record = '/var/lib/tessera/packages/hello.json';
