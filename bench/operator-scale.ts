@@ -13,6 +13,7 @@
 // No guest process runs anywhere: kwok marks the pods Running and Ready, so "converged" here means
 // the objects and the operator's writes, never a guest answering /readyz.
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +37,9 @@ import type { Cluster } from '../src/api/v1alpha1/cluster.ts';
 import { DEFAULT_WORKERS } from '../src/operators/cluster/operator.ts';
 import { CLUSTER_LABEL } from '../src/operators/cluster/names.ts';
 
-const GUESTS = 200;
-const TIMEOUT_GUESTS = 24;
+// TESSERA_BENCH_GUESTS runs fewer (quick look at a write loop); the figures of the issue are for 200.
+const GUESTS = Number(process.env['TESSERA_BENCH_GUESTS'] ?? 200);
+const TIMEOUT_GUESTS = Math.round(GUESTS * 0.12);
 const NAMESPACE = 'guests';
 /** Quiet time after the last write before convergence is declared (besides a write-free pass per guest). */
 const QUIET_MS = 10_000;
@@ -311,7 +313,7 @@ async function processUsage(pid: number): Promise<{ rssBytes: number; cpuMs: num
   return { rssBytes: rssKiB * 1024, cpuMs: ticks * 10 };
 }
 
-type PassLine = { msg: string; cluster?: string; key?: string; writes?: number; failed?: number; error?: { message?: string } };
+type PassLine = { msg: string; cluster?: string; key?: string; writes?: number; failed?: number; error?: { message?: string }; kind?: string; name?: string; live?: boolean; differs?: string };
 
 /** The operator as its own process, with its debug log parsed for passes. */
 function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void): ChildProcess {
@@ -325,14 +327,18 @@ function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void):
   child.once('exit', (code, signal) => {
     if (signal !== 'SIGTERM') console.error(`  the operator process exited (${code ?? signal}); its last lines:\n    ${recent.join('\n    ')}`);
   });
+  // TESSERA_BENCH_OPERATOR_LOG=<file>: the operator's whole debug log, for chasing what a figure hides.
+  const logPath = process.env['TESSERA_BENCH_OPERATOR_LOG'];
+  const log = logPath ? createWriteStream(logPath, { flags: 'a' }) : undefined;
   child.stderr?.on('data', (chunk: Buffer) => {
+    log?.write(chunk);
     buffered += chunk.toString();
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
     for (const line of lines) {
       recent.push(line.slice(0, 300));
       if (recent.length > 15) recent.shift();
-      if (!line.includes('"Cluster pass"') && !line.includes('"Reconciler error"')) continue;
+      if (!line.includes('"Cluster pass"') && !line.includes('"Reconciler error"') && !line.includes('"applied owned object"')) continue;
       try {
         onPass(JSON.parse(line) as PassLine);
       } catch {
@@ -354,6 +360,7 @@ type ConvergenceResult = {
   passErrors: number;
   errorsByMessage: Map<string, number>;
   writes: number;
+  writesByField: Map<string, number>;
   rssBefore: number;
   rssAfter: number;
   steady: { seconds: number; passesPerSecond: number; cpuShare: number; writes: number };
@@ -370,9 +377,16 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
   let passErrors = 0;
   let writes = 0;
   let lastMeasuredWriteAt = 0;
+  const writesByField = new Map<string, number>();
   const operator = startOperator(meta, (line) => {
     const name = (line.cluster ?? line.key ?? '').split('/')[1] ?? '';
     const now = performance.now();
+    if (line.msg === 'applied owned object') {
+      // Which kind of object, and which of its fields, made a pass write: names a write loop.
+      const what = `${line.kind} ${(line.name ?? '').replace(/^g-\d{3}-?/, '<guest>-')}: ${line.live ? `differs at ${line.differs}` : 'created'}`;
+      writesByField.set(what, (writesByField.get(what) ?? 0) + 1);
+      return;
+    }
     if (line.msg === 'Reconciler error') {
       passErrors++;
       const message = (line.error?.message ?? 'unknown').replace(/\bg-\d{3}\b/g, 'g-NNN').replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, 'IP').slice(0, 160);
@@ -433,6 +447,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
       passErrors,
       errorsByMessage,
       writes,
+      writesByField,
       rssBefore,
       rssAfter: usageAfter.rssBytes,
       steady: { seconds: steadyMs / 1000, passesPerSecond: (passes + passErrors - passesBefore) / (steadyMs / 1000), cpuShare: (usageAfter.cpuMs - usageBefore.cpuMs) / steadyMs, writes: writes - writesBefore },
@@ -478,6 +493,7 @@ function report(title: string, result: ConvergenceResult): void {
   for (const line of result.missing.slice(0, 3)) console.log(`    incomplete: ${line}`);
   console.log(`  passes: ${result.passes} (${(result.passes / result.guests).toFixed(1)} per guest), ${result.passErrors} errors, ${result.writes} writes (${(result.writes / result.guests).toFixed(1)} per guest)`);
   for (const [message, count] of [...result.errorsByMessage].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`    error x${count}: ${message}`);
+  for (const [what, count] of [...result.writesByField].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`    owned-object writes x${count}: ${what}`);
   console.log(`  operator process RSS:                   ${mebibytes(result.rssBefore)} before the first Cluster, ${mebibytes(result.rssAfter)} at the end: ${((result.rssAfter - result.rssBefore) / result.guests / 2 ** 20).toFixed(2)} MiB per guest`);
   console.log(`  afterwards, ${result.steady.seconds}s of guests never Ready:  ${result.steady.passesPerSecond.toFixed(2)} passes/s, ${(result.steady.cpuShare * 100).toFixed(1)}% of a core (operator process), ${result.steady.writes} writes`);
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestApiServer } from '../../test/harness/api-server.ts';
-import { Informer, splitObjectKey, type KubeObject } from './informer.ts';
+import { Informer, splitObjectKey, withoutManagedFields, type KubeObject } from './informer.ts';
 import { ownerUidIndex } from './owner-references.ts';
 import { ApiError, isNotFound } from './rest-client.ts';
 
@@ -111,6 +111,25 @@ test('a throwing handler is reported and does not stop the watch or other handle
   assert.deepEqual(seen, ['add:one', 'add:two']);
   assert.equal(informer.lists, 1, 'the watch was not restarted through a relist');
   assert.equal(errors.length, 2);
+  await informer.stop();
+});
+
+test('a transform shapes what is cached: managedFields stay out, listed and watched alike', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  await api.client.apply(`${path}/transform-listed`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'transform-listed', labels: { app: 'transform' } }, data: { a: '1' } }, 'informer-test', true);
+  const informer = new Informer<KubeObject & { data?: Record<string, string> }>(api.client, path, { labelSelector: 'app=transform', transform: withoutManagedFields });
+  const delivered: KubeObject[] = [];
+  informer.on((event) => delivered.push(event.object));
+  await informer.start();
+  const watched = await api.client.apply<KubeObject>(`${path}/transform-watched`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'transform-watched', labels: { app: 'transform' } }, data: { b: '2' } }, 'informer-test', true);
+  assert.ok(watched.metadata?.managedFields?.length, 'the server does record managedFields');
+  await eventually(() => informer.get('default/transform-watched') !== undefined);
+  for (const key of ['default/transform-listed', 'default/transform-watched']) {
+    assert.equal(informer.get(key)?.metadata?.managedFields, undefined, key);
+    assert.ok(informer.get(key)?.metadata?.resourceVersion, `${key} keeps the rest of its metadata`);
+  }
+  assert.equal(informer.get('default/transform-listed')?.data?.['a'], '1');
+  assert.ok(delivered.length === 2 && delivered.every((object) => object.metadata?.managedFields === undefined), 'handlers see the transformed objects');
   await informer.stop();
 });
 

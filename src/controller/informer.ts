@@ -48,7 +48,7 @@ export type IndexFunction<T> = (object: T) => string[];
 
 type ListResponse<T> = { metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
 
-export type InformerOptions = {
+export type InformerOptions<T extends KubeObject = KubeObject> = {
   labelSelector?: string;
   fieldSelector?: string;
   /** Page size of the initial and every re-list. */
@@ -58,13 +58,28 @@ export type InformerOptions = {
   /** Every this many ms, every cached object is delivered again as an update (0 or unset: never). */
   resyncPeriodMs?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Applied to each object before it is cached and delivered (controller-runtime's cache
+   * transform): drop what the controller never reads, e.g. with withoutManagedFields.
+   */
+  transform?: (object: T) => T;
 };
+
+/**
+ * The object without metadata.managedFields: often the largest part of an object written by
+ * server-side apply, and needed only by code that asks who owns which field.
+ */
+export function withoutManagedFields<T extends KubeObject>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
 
 export class Informer<T extends KubeObject> {
   private readonly client: RestClient;
   /** The collection watched, e.g. /api/v1/namespaces/default/configmaps. */
   readonly path: string;
-  private readonly options: InformerOptions;
+  private readonly options: InformerOptions<T>;
   private readonly cache = new Map<string, T>();
   private readonly handlers: ((event: InformerEvent<T>) => void)[] = [];
   private readonly indexers = new Map<string, IndexFunction<T>>();
@@ -78,7 +93,7 @@ export class Informer<T extends KubeObject> {
   /** Number of full lists done, for tests of the relist behaviour. */
   lists = 0;
 
-  constructor(client: RestClient, path: string, options: InformerOptions = {}) {
+  constructor(client: RestClient, path: string, options: InformerOptions<T> = {}) {
     this.client = client;
     this.path = path;
     this.options = options;
@@ -205,7 +220,7 @@ export class Informer<T extends KubeObject> {
         limit: this.options.pageSize ?? 500,
         continue: continueToken,
       });
-      for (const item of page.items ?? []) fresh.set(objectKey(item), item);
+      for (const item of page.items ?? []) fresh.set(objectKey(item), this.transformed(item));
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (continueToken);
@@ -261,9 +276,12 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  private transformed(object: T): T {
+    return this.options.transform ? this.options.transform(object) : object;
+  }
+
   private applyWatchEvent(event: { type: string; object: unknown }): void {
-    const object = event.object as T;
-    const rv = object.metadata?.resourceVersion;
+    const rv = (event.object as T).metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;
       return;
@@ -273,6 +291,7 @@ export class Informer<T extends KubeObject> {
       throw new ApiError(status.code ?? 500, status.reason ?? '', status.message ?? 'watch error', status);
     }
     if (rv) this.resourceVersion = rv;
+    const object = this.transformed(event.object as T);
     const key = objectKey(object);
     const old = this.cache.get(key);
     if (event.type === 'DELETED') {

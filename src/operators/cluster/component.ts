@@ -20,7 +20,7 @@ import type { GuestCredentials } from './guest-access.ts';
 import { initialEtcdMembers } from './etcd-member.ts';
 import { CLUSTER_LABEL } from './names.ts';
 import { renderContext, type RenderContext } from './render-context.ts';
-import { applyIfChanged, pathOf } from './owned-objects.ts';
+import { applyIfChanged, firstDifference, pathOf } from './owned-objects.ts';
 import type { ClusterConditionType } from './status.ts';
 import type { UpgradePlan } from './upgrade-plan.ts';
 
@@ -180,7 +180,7 @@ export class ClusterPass {
     if (result.written) {
       this.writes++;
       // Which object a pass wrote: what a person chasing a write loop needs first.
-      this.options.logger.debug('applied owned object', { cluster: this.key, kind: desired.kind, name: desired.metadata?.name, live: live !== undefined });
+      this.options.logger.debug('applied owned object', { cluster: this.key, kind: desired.kind, name: desired.metadata?.name, live: live !== undefined, ...(live ? { differs: firstDifference(desired, live) } : {}) });
     }
     return result.object;
   }

@@ -3,7 +3,7 @@
 // Deployment (deploy/operator) on any real meta cluster; nothing here knows which.
 import type { V1Pod, V1Service, V1Secret, V1PersistentVolumeClaim, V1Deployment } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
-import { Informer, objectKey, type KubeObject } from '../../controller/informer.ts';
+import { Informer, objectKey, withoutManagedFields, type KubeObject } from '../../controller/informer.ts';
 import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
 import type { Cell } from '../../api/v1alpha1/cell.ts';
 import type { RestClient } from '../../controller/rest-client.ts';
@@ -43,7 +43,9 @@ export class ClusterOperator {
   constructor(options: ClusterOperatorOptions) {
     const { client, logger } = options;
     const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
-    const ownedBy = { labelSelector: CLUSTER_LABEL, onError };
+    // Owned objects are compared field by field and never asked who owns a field: their
+    // managedFields (as large as the rest of an applied object) stay out of the caches.
+    const ownedBy = { labelSelector: CLUSTER_LABEL, onError, transform: withoutManagedFields };
     this.caches = {
       clusters: new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError }),
       pods: new Informer<V1Pod>(client, '/api/v1/pods', ownedBy),

@@ -4,6 +4,7 @@
 // defaults or other managers own are not ours to compare.
 import type { RestClient } from '../../controller/rest-client.ts';
 import { resourcePath } from '../../controller/rest-client.ts';
+import { parseQuantity } from '../../plan/quantity.ts';
 
 export const fieldManager = 'tessera-cluster-operator';
 
@@ -30,16 +31,43 @@ function isOmittedZero(value: unknown): boolean {
   return value !== null && typeof value === 'object' && Object.values(value).every(isOmittedZero);
 }
 
+/** Maps whose values are resource quantities, which the API server stores in canonical form ("1024Mi" as "1Gi"). */
+const QUANTITY_MAPS = new Set(['requests', 'limits', 'capacity', 'hard']);
+
+function sameQuantity(desired: unknown, live: unknown): boolean {
+  if (typeof desired !== 'string' || typeof live !== 'string') return false;
+  const value = parseQuantity(desired);
+  return value !== undefined && value === parseQuantity(live);
+}
+
+/**
+ * The path of the first field set in `desired` whose value `live` does not have (e.g.
+ * `spec.template.spec.containers[0].resources.requests.cpu`), or undefined when every one matches.
+ */
+export function firstDifference(desired: unknown, live: unknown, path = '', key = '', inQuantityMap = false): string | undefined {
+  if (desired === undefined) return undefined;
+  if (live === undefined && isOmittedZero(desired)) return undefined;
+  if (desired === null || typeof desired !== 'object') return desired === live || (inQuantityMap && sameQuantity(desired, live)) ? undefined : path || '.';
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || desired.length !== live.length) return path || '.';
+    for (const [index, item] of desired.entries()) {
+      const difference = firstDifference(item, live[index], `${path}[${index}]`);
+      if (difference !== undefined) return difference;
+    }
+    return undefined;
+  }
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return path || '.';
+  const quantities = QUANTITY_MAPS.has(key);
+  for (const [field, value] of Object.entries(desired as Record<string, unknown>)) {
+    const difference = firstDifference(value, (live as Record<string, unknown>)[field], path ? `${path}.${field}` : field, field, quantities);
+    if (difference !== undefined) return difference;
+  }
+  return undefined;
+}
+
 /** True when every field set in `desired` has the same value in `live`. */
 export function isSubset(desired: unknown, live: unknown): boolean {
-  if (desired === undefined) return true;
-  if (live === undefined && isOmittedZero(desired)) return true;
-  if (desired === null || typeof desired !== 'object') return desired === live;
-  if (Array.isArray(desired)) {
-    return Array.isArray(live) && desired.length === live.length && desired.every((item, index) => isSubset(item, live[index]));
-  }
-  if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
-  return Object.entries(desired as Record<string, unknown>).every(([key, value]) => isSubset(value, (live as Record<string, unknown>)[key]));
+  return firstDifference(desired, live) === undefined;
 }
 
 /** Applies `desired` unless `live` already matches it; returns the object the server returned, or `live`. */

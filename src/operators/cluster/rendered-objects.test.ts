@@ -16,12 +16,16 @@ import { initialEtcdMembers, renderEtcdMember } from './etcd-member.ts';
 import { renderEtcdClientService, renderEtcdPeerService } from './etcd-services.ts';
 import { renderContext, type RenderContext } from './render-context.ts';
 import { renderSchedulerDeployment } from './scheduler-deployment.ts';
+import { firstDifference } from './owned-objects.ts';
+import { withTierResources } from './tier-resources.ts';
+import { tierResources } from '../tiering/tiers.ts';
+import { defaultTierPolicySpec } from '../../api/v1alpha1/tier-policy.ts';
 
 const api = await startTestApiServer();
 
-function contextFor(name: string, namespace: string, spec: ClusterSpec, apiServerServiceIP?: string): RenderContext {
+function contextFor(name: string, namespace: string, spec: ClusterSpec, apiServerServiceIP?: string, tier?: string): RenderContext {
   const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name, namespace, uid: `uid-of-${name}` }, spec };
-  const defaulted = withDefaults(spec);
+  const defaulted = tier ? withTierResources(withDefaults(spec), tierResources(tier, defaultTierPolicySpec)) : withDefaults(spec);
   return renderContext({ cluster, spec: defaulted, certificateChecksum: `checksum-of-${name}`, etcdMembers: initialEtcdMembers(name, defaulted.mode), apiServerServiceIP });
 }
 
@@ -106,6 +110,10 @@ async function dryRunEverything(objects: KubernetesObject[]): Promise<void> {
       .patch<KubernetesObject>(`${collectionPath(object)}/${object.metadata?.name}`, object, 'apply', { fieldManager: 'tessera-cluster-operator', force: true, dryRun: 'All', fieldValidation: 'Strict' })
       .catch((error: Error) => assert.fail(`dry-run server-side apply of ${what} was rejected: ${error.message}`));
     assert.equal(applied.metadata?.name, object.metadata?.name, what);
+    // What the server stores (defaults, canonical quantities) must still match what is rendered,
+    // or every pass would write the object again. Pods are left out: etcd member pods are
+    // created once by a membership step and never applied again (the server adds tolerations).
+    if (object.kind !== 'Pod') assert.equal(firstDifference(object, applied), undefined, `${what}: the stored object differs from the rendered one at this field, so every pass would apply it again`);
   }
 }
 
@@ -139,6 +147,13 @@ test('a Minimal guest with a volumeSource passes the API server validation', asy
   assert.equal(objects.filter((object) => object.kind === 'PersistentVolumeClaim').length, 0);
   assert.equal(objects.filter((object) => object.kind === 'Pod').length, 1);
   await dryRunEverything(objects);
+});
+
+test('sized by each built-in tier, every rendered object is stored as rendered (no write every pass)', async () => {
+  await createNamespace('team-tiers');
+  for (const tier of defaultTierPolicySpec.tiers) {
+    await dryRunEverything(renderAll(contextFor(`tier-${tier.name.toLowerCase()}`, 'team-tiers', minimal, undefined, tier.name)));
+  }
 });
 
 test('the API server keeps the rendered command lines and pod fields as they are', async () => {
