@@ -318,7 +318,9 @@ type PassLine = { msg: string; cluster?: string; key?: string; writes?: number; 
 /** The operator as its own process, with its debug log parsed for passes. */
 function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void): ChildProcess {
   const kubeconfigPath = join(meta.directory, 'operator.kubeconfig');
-  const child = spawn(process.execPath, [operatorMain, `--kubeconfig=${kubeconfigPath}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0', `--workers=${DEFAULT_WORKERS}`], {
+  // TESSERA_BENCH_OPERATOR_PROFILE=<directory>: a V8 CPU profile of the operator process, written when it stops.
+  const profile = process.env['TESSERA_BENCH_OPERATOR_PROFILE'];
+  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), operatorMain, `--kubeconfig=${kubeconfigPath}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0', `--workers=${DEFAULT_WORKERS}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, TESSERA_LOG_LEVEL: 'debug' },
   });

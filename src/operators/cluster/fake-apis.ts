@@ -72,6 +72,8 @@ function jsonPatch(object: StoredObject, operations: readonly JsonPatchOperation
   return result;
 }
 
+type Status = Record<string, unknown> & { conditions?: { type: string }[] };
+
 /** FAKE meta cluster: objects by kind/namespace/name, server-side apply as a deep merge. */
 export class FakeMetaCluster {
   readonly objects = new Map<string, StoredObject>();
@@ -100,6 +102,30 @@ export class FakeMetaCluster {
     return [...this.objects.values()].filter((object) => object.kind === kind) as T[];
   }
 
+  /** Per status path and field manager: the top-level status fields and condition types it applied. */
+  private readonly statusOwners = new Map<string, { fields: Set<string>; conditionTypes: Set<string> }>();
+
+  /**
+   * Server-side apply of a status as the real server does it for top-level fields and conditions
+   * (a list map keyed by type): what the manager sends replaces its own, what it sent before and
+   * no longer sends goes, what other managers own stays.
+   */
+  private applyStatus(path: string, manager: string, live: Status | undefined, desired: Status | undefined): Status {
+    const key = `${path} ${manager}`;
+    const before = this.statusOwners.get(key) ?? { fields: new Set<string>(), conditionTypes: new Set<string>() };
+    const sent = desired ?? {};
+    const sentTypes = new Set((sent.conditions ?? []).map((condition) => condition.type));
+    const next: Status = {};
+    for (const [field, value] of Object.entries(live ?? {})) if (!before.fields.has(field)) next[field] = structuredClone(value);
+    for (const [field, value] of Object.entries(sent)) next[field] = structuredClone(value);
+    const othersConditions = (live?.conditions ?? []).filter((condition) => !sentTypes.has(condition.type) && !before.conditionTypes.has(condition.type));
+    const conditions = [...othersConditions, ...structuredClone(sent.conditions ?? [])];
+    if (conditions.length > 0) next.conditions = conditions;
+    else delete next.conditions;
+    this.statusOwners.set(key, { fields: new Set(Object.keys(sent)), conditionTypes: sentTypes });
+    return next;
+  }
+
   writes(): string[] {
     return this.requests.filter((request) => !request.startsWith('GET') && !request.includes('/events'));
   }
@@ -113,7 +139,7 @@ export class FakeMetaCluster {
       if (!found) throw new ApiError(404, 'NotFound', `${kind} ${name} not found`, undefined);
       return found;
     },
-    apply: async <T>(path: string, body: unknown) => {
+    apply: async <T>(path: string, body: unknown, manager = '') => {
       this.requests.push(`APPLY ${path}`);
       this.failWrite('APPLY', path);
       const { kind, namespace, name, subresource } = parsePath(path);
@@ -121,7 +147,7 @@ export class FakeMetaCluster {
       const desired = body as StoredObject;
       if (subresource === 'status') {
         if (!live) throw new ApiError(404, 'NotFound', `${kind} ${name} not found`, undefined);
-        return this.put({ ...live, status: structuredClone(desired['status']) }) as T;
+        return this.put({ ...live, status: this.applyStatus(path, manager, live['status'] as Status | undefined, desired['status'] as Status | undefined) }) as T;
       }
       const merged = merge(live, desired) as StoredObject;
       if (kind === 'Service' && !(merged['spec'] as { clusterIP?: string } | undefined)?.clusterIP) {

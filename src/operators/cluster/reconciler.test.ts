@@ -263,6 +263,10 @@ test('a guest that stays unready is looked at less and less often, and at once a
   const { meta, reconciler, guest } = setup();
   addCluster(meta, 'shop');
   await converge(meta, reconciler, 'shop');
+  // Another controller's condition on the Cluster (the Node operator's) is no progress of this one.
+  const cluster = clusterOf(meta, 'shop');
+  const machines = { type: 'MachinesHealthy', status: 'True', reason: 'AllHealthy', message: '0 Machines', lastTransitionTime: now.toISOString() };
+  meta.put({ ...cluster, status: { ...cluster.status, conditions: [...(cluster.status?.conditions ?? []), machines] } } as never);
   guest.ready = false;
   const delays: number[] = [];
   for (let pass = 0; pass < 8; pass++) delays.push((await reconciler.reconcile('team-a/shop'))?.requeueAfter ?? -1);

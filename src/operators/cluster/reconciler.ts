@@ -357,7 +357,9 @@ export class ClusterReconciler {
     // out) queues it again at once through the informers, so the timer only covers what no watch
     // shows (the guest's own /readyz, etcd's member list). It backs off while passes change
     // nothing, so a fleet of guests that never come up costs next to nothing.
-    const progressed = pass.writes > 0 || !semanticEqual(cluster.status?.conditions ?? [], status.conditions ?? []);
+    // Progress is a write: of an owned object, or of this operator's own status fields (conditions
+    // other controllers write on the Cluster, such as MachinesHealthy, are not progress).
+    const progressed = pass.writes > 0 || statusWritten;
     memory.backoffMs = progressed ? UNSETTLED_REQUEUE_MS : Math.min((memory.backoffMs ?? UNSETTLED_REQUEUE_MS) * 2, MAX_UNSETTLED_REQUEUE_MS);
     return { requeueAfter: Math.min(pass.requeueAfter ?? memory.backoffMs, memory.backoffMs) };
   }
