@@ -31,7 +31,7 @@ function base64Url(value: string | Buffer): string {
 
 // The signing input of a JWS compact token, as kube-apiserver builds for a service account token.
 function signingInput(claims: Record<string, unknown>): string {
-  return `${base64Url(JSON.stringify({ alg: 'RS256', kid: 'tessera-test' }))}.${base64Url(JSON.stringify(claims))}`;
+  return `${base64Url(JSON.stringify({ alg: 'ES256', kid: 'tessera-test' }))}.${base64Url(JSON.stringify(claims))}`;
 }
 
 void describe('createServiceAccountKeyPair', () => {
@@ -45,22 +45,25 @@ void describe('createServiceAccountKeyPair', () => {
     assert.match(keys.publicKeyPem, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
   });
 
-  void test('makes a valid RSA 2048 key whose public half is the public key returned', () => {
+  void test('makes a valid ECDSA P-256 key whose public half is the public key returned', () => {
     const privatePath = writeTemporary(keys.privateKeyPem);
     assert.match(openssl('pkey', '-in', privatePath, '-check', '-noout'), /Key is valid/);
-    assert.match(openssl('pkey', '-pubin', '-in', writeTemporary(keys.publicKeyPem), '-noout', '-text_pub'), /Public-Key: \(2048 bit\)/);
+    assert.match(openssl('pkey', '-pubin', '-in', writeTemporary(keys.publicKeyPem), '-noout', '-text_pub'), /Public-Key: \(256 bit\)[\s\S]*NIST CURVE: P-256/);
     assert.equal(openssl('pkey', '-in', privatePath, '-pubout'), keys.publicKeyPem);
-    assert.equal(createPublicKey(keys.privateKeyPem).asymmetricKeyType, 'rsa');
+    assert.equal(createPublicKey(keys.privateKeyPem).asymmetricKeyType, 'ec');
   });
 
-  void test('signs a JWT-like payload with RS256 that node:crypto and openssl both verify with the public key', () => {
+  void test('signs a JWT-like payload with ES256 that node:crypto and openssl both verify with the public key', () => {
     const input = signingInput({ iss: 'https://kubernetes.default.svc', sub: 'system:serviceaccount:kube-system:default' });
-    const signature = sign('sha256', Buffer.from(input), keys.privateKeyPem);
-    const token = `${input}.${base64Url(signature)}`;
+    // A JWS carries an ES256 signature as r || s (IEEE P1363); openssl wants DER.
+    const jwsSignature = sign('sha256', Buffer.from(input), { key: keys.privateKeyPem, dsaEncoding: 'ieee-p1363' });
+    assert.equal(jwsSignature.length, 64);
+    const token = `${input}.${base64Url(jwsSignature)}`;
 
     const [header, payload, encodedSignature] = token.split('.');
-    assert.equal(verify('sha256', Buffer.from(`${header}.${payload}`), keys.publicKeyPem, Buffer.from(encodedSignature ?? '', 'base64url')), true);
+    assert.equal(verify('sha256', Buffer.from(`${header}.${payload}`), { key: keys.publicKeyPem, dsaEncoding: 'ieee-p1363' }, Buffer.from(encodedSignature ?? '', 'base64url')), true);
 
+    const signature = sign('sha256', Buffer.from(input), keys.privateKeyPem);
     const result = spawnSync(
       'openssl',
       ['dgst', '-sha256', '-verify', writeTemporary(keys.publicKeyPem), '-signature', writeTemporary(signature), writeTemporary(input)],

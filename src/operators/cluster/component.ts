@@ -72,8 +72,10 @@ export type GuestMemory = {
   bootstrapToken?: BootstrapToken;
   /** How long to wait before looking again while the guest is not settled: doubles on each pass that changes nothing. */
   backoffMs?: number;
+  /** The connection to the guest's etcd, kept while its address and client certificate stay the same. */
+  etcd?: { identity: string; api: EtcdApi };
   /** The last certificate reconciliation and what it was computed from (pki.ts). */
-  certificates?: { inputs: string; result: CertificateSecretsResult };
+  certificates?: { inputs: string; result: CertificateSecretsResult; entries?: unknown };
 };
 
 /** What components learn and hand to the components after them. */

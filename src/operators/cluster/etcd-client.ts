@@ -1,7 +1,7 @@
 // Talks to a guest's etcd through its JSON gateway (the HTTP face of etcd's gRPC API) with the
 // operator's client certificate: member list, add and remove, and per-member health.
-import { request } from 'node:https';
-import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { request, type RequestOptions } from 'node:https';
+import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import { setRequestDeadline } from '../../controller/rest-client.ts';
 
 export type EtcdMember = { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
@@ -14,6 +14,8 @@ export class EtcdClusterClient {
   private readonly servername: string | undefined;
 
   private readonly timeoutMs: { request: number; health: number };
+  /** Made on first use and kept: parsing the key and CA on every call cost more than the call. */
+  private secureContext: SecureContext | undefined;
 
   /**
    * `endpoint` may be an IP (e.g. a Service ClusterIP); `servername` is the name its certificate
@@ -33,9 +35,8 @@ export class EtcdClusterClient {
         new URL(path, this.endpoint),
         {
           method,
-          ca: this.tls.caPem,
-          cert: this.tls.certPem,
-          key: this.tls.keyPem,
+          // https hands secureContext to tls.connect; its RequestOptions type leaves it out.
+          ...({ secureContext: (this.secureContext ??= createSecureContext({ ca: this.tls.caPem, cert: this.tls.certPem, key: this.tls.keyPem })) } as RequestOptions),
           // Dialled by IP (a Service ClusterIP): check the certificate against the Service's name.
           ...(this.servername ? { servername: this.servername, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(this.servername ?? '', cert) } : {}),
           agent: false,

@@ -1,6 +1,7 @@
 // Reaching a guest's API from the operator: the admin kubeconfig (from its Secret) against the
 // rendered `<c>-kube-apiserver` Service. A guest counts as Ready only when this answers /readyz.
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseKubeconfig } from '../../pki/kubeconfig.ts';
 import { RestClient, setRequestDeadline } from '../../controller/rest-client.ts';
@@ -13,12 +14,22 @@ export function credentialsFromKubeconfig(text: string): GuestCredentials {
   return { caCertPem: parsed.caCertPem, clientCertPem: parsed.clientCertPem, clientKeyPem: parsed.clientKeyPem };
 }
 
+/**
+ * The TLS context of a guest's admin credentials, made once per guest: building one parses the
+ * key and the CA, which costs more than the probe it serves when a guest is probed every pass.
+ */
+export function guestSecureContext(credentials: GuestCredentials): SecureContext {
+  return createSecureContext({ ca: credentials.caCertPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem });
+}
+
 /** GET /readyz on `server` (e.g. https://<service ClusterIP>:6443): 'ok' or why not, within `timeoutMs` in all. */
-export function probeReadyz(server: string, credentials: GuestCredentials, timeoutMs = 3000): Promise<{ ready: boolean; detail: string }> {
+export function probeReadyz(server: string, credentials: GuestCredentials | SecureContext, timeoutMs = 3000): Promise<{ ready: boolean; detail: string }> {
+  const secureContext = 'caCertPem' in credentials ? guestSecureContext(credentials) : credentials;
   return new Promise((resolve) => {
     const req = request(
       new URL('/readyz', server),
-      { ca: credentials.caCertPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem, agent: false },
+      // https hands secureContext to tls.connect; its RequestOptions type leaves it out.
+      { secureContext, agent: false } as RequestOptions,
       (response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));

@@ -36,7 +36,7 @@ import {
 } from './component.ts';
 import { CLUSTER_COMPONENTS } from './components.ts';
 import { EtcdClusterClient } from './etcd-client.ts';
-import { guestClient, probeReadyz } from './guest-access.ts';
+import { guestClient, guestSecureContext, probeReadyz } from './guest-access.ts';
 import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
 import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
 import { fieldManager } from './owned-objects.ts';
@@ -98,10 +98,10 @@ export type ClusterReconcilerOptions = {
 const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName);
 /** A guest's /readyz answers in milliseconds when it is up; a silent one must not hold a worker long. */
 export const READYZ_TIMEOUT_MS = 2000;
-const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => ({
-  readyz: () => probeReadyz(endpoint, credentials, READYZ_TIMEOUT_MS),
-  client: guestClient(endpoint, credentials, clusterName),
-});
+const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => {
+  const secureContext = guestSecureContext(credentials);
+  return { readyz: () => probeReadyz(endpoint, secureContext, READYZ_TIMEOUT_MS), client: guestClient(endpoint, credentials, clusterName) };
+};
 
 type Observed = Record<ControlPlaneStep, StepObservation>;
 

@@ -20,8 +20,13 @@ function etcdConnection(pass: ClusterPass): EtcdApi | undefined {
   const secret = pass.facts.secrets?.get(pkiSecretNames(pass.name).etcdOperatorClient);
   const serviceIP = pass.facts.etcdClientIP;
   if (!secret?.data || !serviceIP) return undefined;
+  const identity = `${serviceIP}|${secret.metadata?.resourceVersion ?? ''}|${secret.data['tls.crt'] ?? ''}`;
+  const kept = pass.memory.etcd;
+  if (kept?.identity === identity) return kept.api;
   const decode = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
-  return pass.options.etcd(`https://${serviceIP}:${ETCD_CLIENT_PORT}`, { caPem: decode('ca.crt'), certPem: decode('tls.crt'), keyPem: decode('tls.key') }, serviceDnsName(etcdClientServiceName(pass.name), pass.namespace, pass.options.metaClusterDomain));
+  const api = pass.options.etcd(`https://${serviceIP}:${ETCD_CLIENT_PORT}`, { caPem: decode('ca.crt'), certPem: decode('tls.crt'), keyPem: decode('tls.key') }, serviceDnsName(etcdClientServiceName(pass.name), pass.namespace, pass.options.metaClusterDomain));
+  pass.memory.etcd = { identity, api };
+  return api;
 }
 
 async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; reason: string; message: string; created: string[] }> {

@@ -12,8 +12,8 @@ import { initialEtcdMembers } from '../etcd-member.ts';
 import { ConditionType, Reason } from '../status.ts';
 
 /** What the result depends on: the set's entries, the live Secrets' versions and the lifetimes. */
-function inputsOf(pass: ClusterPass, set: unknown, existing: ReadonlyMap<string, V1Secret>): string {
-  const versions = [...existing.values()].map((secret) => `${secret.metadata?.name}@${secret.metadata?.resourceVersion}`).sort();
+function inputsOf(pass: ClusterPass, set: unknown, existing: Iterable<V1Secret>): string {
+  const versions = [...existing].map((secret) => `${secret.metadata?.name}@${secret.metadata?.resourceVersion}`).sort();
   return createHash('sha256').update(JSON.stringify({ set, versions, certificates: pass.cluster.spec.certificates ?? {}, users: pass.cluster.spec.users ?? [] })).digest('hex');
 }
 
@@ -29,12 +29,13 @@ async function certificates(pass: ClusterPass): Promise<{ result: CertificateSec
     etcdMemberNames: initialEtcdMembers(pass.name, pass.spec.mode).map((member) => member.name),
     metaClusterDomain: pass.options.metaClusterDomain,
   });
-  const inputs = inputsOf(pass, set.map((entry) => ({ ...entry })), existing);
+  const entries = set.map((entry) => ({ ...entry }));
+  const inputs = inputsOf(pass, entries, existing.values());
   const memo = pass.memory.certificates;
   if (memo && memo.inputs === inputs && pass.now < memo.result.renewAt) return { result: memo.result, fresh: false };
   try {
     const result = await reconcileCertificateSecrets({ cluster: pass.cluster, set, existing, now: pass.now, ...certificateLifetimesOf(pass.cluster) });
-    pass.memory.certificates = { inputs, result };
+    pass.memory.certificates = { inputs, result, entries };
     return { result, fresh: true };
   } catch (error) {
     throw new ComponentError(Reason.CertificateError, (error as Error).message, { cause: error });
@@ -65,6 +66,13 @@ export const pki: ClusterComponent = {
     const result = pass.facts.certificateResult;
     if (!result) return;
     const secrets = new Map((applied as V1Secret[]).map((secret) => [secret.metadata?.name ?? '', secret]));
+    // The Secrets as just written hold what was verified or issued: the next pass that sees them
+    // (and no other change) reuses this result instead of parsing every certificate again.
+    const memo = pass.memory.certificates;
+    if (memo?.result === result && memo.entries) {
+      const others = pass.owned(pass.options.caches.secrets).filter((secret) => !secrets.has(secret.metadata?.name ?? '') && !result.obsolete.includes(secret.metadata?.name ?? ''));
+      memo.inputs = inputsOf(pass, memo.entries, [...secrets.values(), ...others]);
+    }
     const names = pkiSecretNames(pass.name);
     // The checksum rolls the control-plane pods: only Secrets they mount count, not user kubeconfigs.
     const mounted = result.secrets.map((secret) => secret.metadata?.name ?? '').filter((name) => name !== names.adminKubeconfig && !pass.spec.users.some((user) => name === names.userKubeconfig(user.name)));

@@ -238,12 +238,12 @@ void describe('reconcileCertificateSecrets', () => {
     assert.deepEqual([alice.commonName, sorted(alice.organizations)], ['alice', ['auditors', 'view-only']]);
   });
 
-  void test('the service-account Secret holds an RSA key pair that belongs together', () => {
+  void test('the service-account Secret holds an ECDSA P-256 key pair that belongs together', () => {
     const privateKeyPem = text(first.secrets, 'shop-sa', 'sa.key');
     const publicKeyPem = text(first.secrets, 'shop-sa', 'sa.pub');
     const derived = openssl('pkey', '-in', writeTemporary(privateKeyPem), '-pubout');
     assert.equal(derived, publicKeyPem);
-    assert.equal(createPublicKey(publicKeyPem).asymmetricKeyType, 'rsa');
+    assert.equal(createPublicKey(publicKeyPem).asymmetricKeyType, 'ec');
   });
 
   void test('a second reconcile of a converged guest changes nothing, byte for byte', async () => {
