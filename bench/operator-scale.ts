@@ -32,7 +32,7 @@ import { SupervisedProcess } from '../src/local/process/supervised-process.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { DEFAULT_KUBERNETES_VERSION } from '../src/local/binaries/versions.ts';
 import { RestClient, isAlreadyExists, resourcePath } from '../src/controller/rest-client.ts';
-import { Informer } from '../src/controller/informer.ts';
+import { Informer, type KubeObject } from '../src/controller/informer.ts';
 import type { Cluster } from '../src/api/v1alpha1/cluster.ts';
 import { DEFAULT_WORKERS } from '../src/operators/cluster/operator.ts';
 import { CLUSTER_LABEL } from '../src/operators/cluster/names.ts';
@@ -280,26 +280,46 @@ const clusterNames = (count: number) => Array.from({ length: count }, (_, i) => 
 const expectedPerGuest: Record<string, number> = { secrets: 14, services: 4, etcdPods: 1, claims: 1, deployments: 3 };
 const ownedPerGuest = Object.values(expectedPerGuest).reduce((a, b) => a + b, 0);
 
-/** What each guest owns, counted from lists of the meta API (the operator's caches are in its own process). */
-async function ownedCounts(admin: RestClient): Promise<Map<string, Record<string, number>>> {
-  const counts = new Map<string, Record<string, number>>();
-  const count = async (resource: string, kind: string, group?: string, keep: (object: Named) => boolean = () => true) => {
-    const list = await admin.get<{ items: Named[] }>(resourcePath({ group, version: 'v1', resource, namespace: NAMESPACE }), { labelSelector: CLUSTER_LABEL });
-    for (const object of list.items.filter(keep)) {
-      const guest = object.metadata?.labels?.[CLUSTER_LABEL] ?? '';
-      const record = counts.get(guest) ?? {};
-      record[kind] = (record[kind] ?? 0) + 1;
-      counts.set(guest, record);
-    }
-  };
-  await Promise.all([
-    count('secrets', 'secrets'),
-    count('services', 'services'),
-    count('pods', 'etcdPods', undefined, (pod) => pod.metadata?.labels?.['tessera.dev/component'] === 'etcd'),
-    count('persistentvolumeclaims', 'claims'),
-    count('deployments', 'deployments', 'apps'),
-  ]);
-  return counts;
+/**
+ * What each guest owns, counted from watches of the meta API (the operator's caches are in its own
+ * process). Watches, not repeated lists: listing thousands of Secrets twice a second would load
+ * the API server the operator is measured against. Only names and labels are kept.
+ */
+class OwnedObjects {
+  private readonly informers: Informer<Named & KubeObject>[];
+
+  constructor(admin: RestClient) {
+    const keepMetadata = (object: Named & KubeObject) => ({ metadata: { name: object.metadata?.name, namespace: object.metadata?.namespace, labels: object.metadata?.labels } }) as Named & KubeObject;
+    const watch = (resource: string, group?: string) => new Informer<Named & KubeObject>(admin, resourcePath({ group, version: 'v1', resource, namespace: NAMESPACE }), { labelSelector: CLUSTER_LABEL, transform: keepMetadata });
+    this.informers = [watch('secrets'), watch('services'), watch('pods'), watch('persistentvolumeclaims'), watch('deployments', 'apps')];
+  }
+
+  start(): Promise<unknown> {
+    return Promise.all(this.informers.map((informer) => informer.start()));
+  }
+
+  stop(): Promise<unknown> {
+    return Promise.all(this.informers.map((informer) => informer.stop()));
+  }
+
+  counts(): Map<string, Record<string, number>> {
+    const counts = new Map<string, Record<string, number>>();
+    const [secrets, services, pods, claims, deployments] = this.informers as [Informer<Named & KubeObject>, Informer<Named & KubeObject>, Informer<Named & KubeObject>, Informer<Named & KubeObject>, Informer<Named & KubeObject>];
+    const count = (informer: Informer<Named & KubeObject>, kind: string, keep: (object: Named) => boolean = () => true) => {
+      for (const object of informer.list().filter(keep)) {
+        const guest = object.metadata?.labels?.[CLUSTER_LABEL] ?? '';
+        const record = counts.get(guest) ?? {};
+        record[kind] = (record[kind] ?? 0) + 1;
+        counts.set(guest, record);
+      }
+    };
+    count(secrets, 'secrets');
+    count(services, 'services');
+    count(pods, 'etcdPods', (pod) => pod.metadata?.labels?.['tessera.dev/component'] === 'etcd');
+    count(claims, 'claims');
+    count(deployments, 'deployments');
+    return counts;
+  }
 }
 const complete = (counts: Record<string, number> | undefined) => Object.entries(expectedPerGuest).every(([kind, count]) => (counts?.[kind] ?? 0) >= count);
 
@@ -402,6 +422,8 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     if ((line.writes ?? 0) > 0 && measured.has(name)) lastMeasuredWriteAt = now;
   });
   const blackhole = options.silent > 0 ? await blackholeGuestServices(meta.admin, (name) => !measured.has(name)) : undefined;
+  const owned = new OwnedObjects(meta.admin);
+  await owned.start();
   try {
     await sleep(3000);
     const rssBefore = (await processUsage(operator.pid ?? 0)).rssBytes;
@@ -419,7 +441,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     let counts = new Map<string, Record<string, number>>();
     while (performance.now() < started + options.deadlineMs) {
       await sleep(500);
-      counts = await ownedCounts(meta.admin);
+      counts = owned.counts();
       const now = performance.now();
       const everyObject = [...measured].every((name) => complete(counts.get(name)));
       if (everyObject) allObjectsAt ??= now;
@@ -457,6 +479,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     };
   } finally {
     await blackhole?.stop();
+    await owned.stop();
     operator.kill('SIGTERM');
     await new Promise((resolve) => (operator.exitCode !== null ? resolve(undefined) : operator.once('exit', resolve)));
   }
