@@ -190,6 +190,33 @@ test('killing a container process raises its restart count and it comes back; a 
   }, 60_000);
 });
 
+test('a pod is reported ready moments after its server answers, not a probe period later', async () => {
+  // The server listens 2 s after it starts; the probe period is 10 s. A kubelet would find it
+  // ready at the second probe, 10 s in; the runtime probes often until the first success.
+  await cluster.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: slow-start}
+spec:
+  containers:
+  - name: main
+    image: tessera.dev/echo-server
+    env: [{name: LISTEN_AFTER_MS, value: "2000"}]
+    readinessProbe: {httpGet: {port: 8080, path: /}, periodSeconds: 10}
+`);
+  const readySince = await eventually('the slow-start pod Ready', async () => {
+    const pod = await cluster.kubectlJson<Pod & { status: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }>('get', 'pod', 'slow-start');
+    const ready = pod.status.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+    return ready?.lastTransitionTime;
+  }, 60_000);
+  const listening = /^(\S+) echo-server .* listening on/m.exec(await cluster.kubectl('logs', 'slow-start'))?.[1];
+  assert.ok(listening, 'the server logged when it started listening');
+  // lastTransitionTime has whole seconds: allow one for that, one for the status write.
+  const lagMs = Date.parse(readySince) - Date.parse(listening);
+  assert.ok(lagMs < 2500, `Ready ${lagMs} ms after the server listened (probe period 10 s)`);
+  await cluster.kubectl('delete', 'pod', 'slow-start', '--grace-period=1');
+});
+
 test('a failing liveness probe restarts the container', async () => {
   await cluster.apply(`
 apiVersion: v1

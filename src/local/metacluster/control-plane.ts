@@ -97,6 +97,11 @@ export function controllerManagerArgs(config: MetaClusterConfig, pki: PkiLayout)
     `--service-account-private-key-file=${pki.serviceAccount.privateKey}`,
     `--service-cluster-ip-range=${config.serviceCIDR}`,
     '--use-service-account-credentials=true',
+    // A cell hosts hundreds of control planes: at the default 20 requests/s per controller the
+    // Deployment and ReplicaSet controllers took minutes to roll out 600 control-plane
+    // Deployments, and every guest waited for them (bench/operator-scale.ts).
+    '--kube-api-qps=100',
+    '--kube-api-burst=200',
     // Pod IPs are loopback addresses, which Endpoints and EndpointSlices may not hold; the
     // runtime computes service endpoints itself (src/local/network).
     '--controllers=*,bootstrapsigner,tokencleaner,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller',

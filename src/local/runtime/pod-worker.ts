@@ -37,11 +37,19 @@ export type PodWorkerContext = {
 };
 
 const tickMs = 250;
+/**
+ * Until a container passes its startup probe and is first ready, its probes run this often (the
+ * spec's periodSeconds still applies afterwards, and a startup probe still counts at most one
+ * failure per period). A kubelet waits a whole period between probes, so a pod whose server comes
+ * up just after a probe is reported a second late; the control planes Tessera hosts are waited on
+ * through exactly this readiness, so the runtime finds out within a tenth of a second.
+ */
+const firstReadinessProbeMs = 100;
 const volumeRefreshMs = 10_000;
 const initialBackoffMs = 1_000;
 const maximumBackoffMs = 60_000;
 
-type ProbeState = { due: number; successes: number; failures: number };
+type ProbeState = { due: number; successes: number; failures: number; countedAt: number };
 
 type ContainerState = {
   container: V1Container;
@@ -53,6 +61,8 @@ type ContainerState = {
   backoffMs: number;
   notBefore: number;
   ready: boolean;
+  /** Ready at least once since this run started: from then on probes keep their period. */
+  everReady: boolean;
   started: boolean;
   readiness: ProbeState;
   liveness: ProbeState;
@@ -137,9 +147,14 @@ export class PodWorker {
         this.wakeRequested = false;
         continue;
       }
-      await Promise.race([sleep(tickMs), new Promise<void>((resolve) => (this.wake = resolve))]);
+      await Promise.race([sleep(this.awaitingFirstReadiness() ? firstReadinessProbeMs : tickMs), new Promise<void>((resolve) => (this.wake = resolve))]);
       this.wake = undefined;
     }
+  }
+
+  /** Whether a running container has a startup or readiness probe it has not passed yet. */
+  private awaitingFirstReadiness(): boolean {
+    return [...this.containers.values()].some((state) => state.run !== undefined && ((!state.started && state.container.startupProbe) || (!state.everReady && state.container.readinessProbe)));
   }
 
   private async loadPersisted(): Promise<Persisted> {
@@ -195,10 +210,11 @@ export class PodWorker {
         backoffMs: initialBackoffMs,
         notBefore: 0,
         ready: false,
+        everReady: false,
         started: false,
-        readiness: { due: 0, successes: 0, failures: 0 },
-        liveness: { due: 0, successes: 0, failures: 0 },
-        startup: { due: 0, successes: 0, failures: 0 },
+        readiness: { due: 0, successes: 0, failures: 0, countedAt: 0 },
+        liveness: { due: 0, successes: 0, failures: 0, countedAt: 0 },
+        startup: { due: 0, successes: 0, failures: 0, countedAt: 0 },
         executable: undefined,
         resolving: false,
         adopted: false,
@@ -415,10 +431,11 @@ export class PodWorker {
     state.view = { kind: 'running', startedAt: state.run.startedAt, containerID: state.run.containerID };
     state.started = !container.startupProbe;
     state.ready = false;
+    state.everReady = false;
     const now = Date.now();
-    state.readiness = { due: now + (container.readinessProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0 };
-    state.liveness = { due: now + (container.livenessProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0 };
-    state.startup = { due: now + (container.startupProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0 };
+    state.readiness = { due: now + (container.readinessProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0, countedAt: 0 };
+    state.liveness = { due: now + (container.livenessProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0, countedAt: 0 };
+    state.startup = { due: now + (container.startupProbe?.initialDelaySeconds ?? 0) * 1000, successes: 0, failures: 0, countedAt: 0 };
     this.context.events.normal(fieldTarget, 'Started', `Started container ${container.name}`);
     await this.savePersisted();
   }
@@ -433,10 +450,17 @@ export class PodWorker {
       const probe = container.startupProbe;
       if (!probe) state.started = true;
       else if (now >= state.startup.due) {
-        state.startup.due = now + (probe.periodSeconds ?? 10) * 1000;
+        const periodMs = (probe.periodSeconds ?? 10) * 1000;
+        state.startup.due = now + Math.min(periodMs, firstReadinessProbeMs);
         const result = await runProbe(probe, container, podIP, execPid);
+        // Probed more often than the period: a failure counts once per period, as the threshold means.
+        const counts = !result.success && now >= state.startup.countedAt + periodMs;
+        if (counts) {
+          state.startup.countedAt = now;
+          state.startup.failures++;
+        }
         if (result.success) state.started = true;
-        else if (++state.startup.failures >= (probe.failureThreshold ?? 3)) {
+        else if (counts && state.startup.failures >= (probe.failureThreshold ?? 3)) {
           this.context.events.warning(fieldTarget, 'Unhealthy', `Startup probe failed: ${result.message}`);
           await this.restartForProbe(state, fieldTarget, 'startup');
         }
@@ -447,11 +471,12 @@ export class PodWorker {
     const readiness = container.readinessProbe;
     if (!readiness) state.ready = !state.init;
     else if (now >= state.readiness.due) {
-      state.readiness.due = now + (readiness.periodSeconds ?? 10) * 1000;
+      const periodMs = (readiness.periodSeconds ?? 10) * 1000;
+      state.readiness.due = now + (state.everReady ? periodMs : Math.min(periodMs, firstReadinessProbeMs));
       const result = await runProbe(readiness, container, podIP, execPid);
       if (result.success) {
         state.readiness.failures = 0;
-        if (++state.readiness.successes >= (readiness.successThreshold ?? 1)) state.ready = true;
+        if (++state.readiness.successes >= (readiness.successThreshold ?? 1)) state.ready = state.everReady = true;
       } else {
         state.readiness.successes = 0;
         if (++state.readiness.failures >= (readiness.failureThreshold ?? 3) || !state.ready) {

@@ -15,7 +15,9 @@ const server = createServer((request, response) => {
   response.writeHead(200, { 'content-type': 'text/plain' });
   response.end(`${podName}\n`);
 });
-server.listen(port, address, () => process.stdout.write(`echo-server ${podName} listening on ${address}:${port}\n`));
+// LISTEN_AFTER_MS: start listening only after this long, like a server with a slow start.
+const listenAfterMs = Number(process.env['LISTEN_AFTER_MS'] ?? 0);
+setTimeout(() => server.listen(port, address, () => process.stdout.write(`${new Date().toISOString()} echo-server ${podName} listening on ${address}:${port}\n`)), listenAfterMs);
 process.on('SIGTERM', () => {
   process.stdout.write('echo-server shutting down\n');
   server.close(() => process.exit(0));
