@@ -387,6 +387,8 @@ type ConvergenceResult = {
   rssAfter: number;
   steady: { seconds: number; passesPerSecond: number; cpuShare: number; writes: number };
   missing: string[];
+  /** What the meta API server served from the first Cluster to convergence, by verb and resource. */
+  requests: [string, { count: number; seconds: number }][];
 };
 
 async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; silent: number; deadlineMs: number }): Promise<ConvergenceResult> {
@@ -428,6 +430,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     await sleep(3000);
     const rssBefore = (await processUsage(operator.pid ?? 0)).rssBytes;
     const manifest = parse(await readFile(new URL('../examples/cluster-minimal.yaml', import.meta.url), 'utf8')) as Cluster;
+    const requestsBefore = await apiServerRequests(meta.admin);
     const started = performance.now();
     await inParallel(names, 8, async (name) => {
       await meta.admin.create(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: NAMESPACE }), { ...manifest, metadata: { name, namespace: NAMESPACE } }).catch((error: unknown) => {
@@ -454,6 +457,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
         break;
       }
     }
+    const requests = requestsBetween(requestsBefore, await apiServerRequests(meta.admin));
     // Afterwards: what guests that never become Ready cost the operator process.
     const steadyMs = 30_000;
     const usageBefore = await processUsage(operator.pid ?? 0);
@@ -476,6 +480,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
       rssAfter: usageAfter.rssBytes,
       steady: { seconds: steadyMs / 1000, passesPerSecond: (passes + passErrors - passesBefore) / (steadyMs / 1000), cpuShare: (usageAfter.cpuMs - usageBefore.cpuMs) / steadyMs, writes: writes - writesBefore },
       missing: [...measured].filter((name) => !complete(counts.get(name))).map((name) => `${name} ${JSON.stringify(counts.get(name) ?? {})}`),
+      requests,
     };
   } finally {
     await blackhole?.stop();
@@ -483,6 +488,31 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     operator.kill('SIGTERM');
     await new Promise((resolve) => (operator.exitCode !== null ? resolve(undefined) : operator.once('exit', resolve)));
   }
+}
+
+/** Requests the meta API server served, by verb and resource, with the seconds spent on them (its own metrics). */
+async function apiServerRequests(admin: RestClient): Promise<Map<string, { count: number; seconds: number }>> {
+  const text = await admin.get<string>('/metrics');
+  const requests = new Map<string, { count: number; seconds: number }>();
+  for (const line of text.split('\n')) {
+    const metric = /^apiserver_request_duration_seconds_(count|sum)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!metric) continue;
+    const labels = Object.fromEntries([...(metric[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels['verb'] === 'WATCH') continue;
+    const key = `${labels['verb']} ${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
+    const entry = requests.get(key) ?? { count: 0, seconds: 0 };
+    if (metric[1] === 'count') entry.count += Number(metric[3]);
+    else entry.seconds += Number(metric[3]);
+    requests.set(key, entry);
+  }
+  return requests;
+}
+
+function requestsBetween(before: Map<string, { count: number; seconds: number }>, after: Map<string, { count: number; seconds: number }>): [string, { count: number; seconds: number }][] {
+  return [...after]
+    .map(([key, value]): [string, { count: number; seconds: number }] => [key, { count: value.count - (before.get(key)?.count ?? 0), seconds: value.seconds - (before.get(key)?.seconds ?? 0) }])
+    .filter(([, value]) => value.count > 0)
+    .sort((a, b) => b[1].seconds - a[1].seconds);
 }
 
 /** The floor: the bench writes `count` ConfigMaps of `bytes` each, with as many writers as the operator has workers. */
@@ -519,6 +549,9 @@ function report(title: string, result: ConvergenceResult): void {
   console.log(`  passes: ${result.passes} (${(result.passes / result.guests).toFixed(1)} per guest), ${result.passErrors} errors, ${result.writes} writes (${(result.writes / result.guests).toFixed(1)} per guest)`);
   for (const [message, count] of [...result.errorsByMessage].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`    error x${count}: ${message}`);
   for (const [what, count] of [...result.writesByField].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`    owned-object writes x${count}: ${what}`);
+  const served = result.requests.reduce((sum, [, value]) => sum + value.count, 0);
+  console.log(`  meta API server, first Cluster to convergence: ${served} requests (watches aside); most time spent on:`);
+  for (const [key, value] of result.requests.slice(0, 6)) console.log(`    ${key.padEnd(40)} ${String(value.count).padStart(6)} requests  ${value.seconds.toFixed(1)}s`);
   console.log(`  operator process RSS:                   ${mebibytes(result.rssBefore)} before the first Cluster, ${mebibytes(result.rssAfter)} at the end: ${((result.rssAfter - result.rssBefore) / result.guests / 2 ** 20).toFixed(2)} MiB per guest`);
   console.log(`  afterwards, ${result.steady.seconds}s of guests never Ready:  ${result.steady.passesPerSecond.toFixed(2)} passes/s, ${(result.steady.cpuShare * 100).toFixed(1)}% of a core (operator process), ${result.steady.writes} writes`);
 }

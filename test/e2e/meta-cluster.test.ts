@@ -205,7 +205,7 @@ spec:
     readinessProbe: {httpGet: {port: 8080, path: /}, periodSeconds: 10}
 `);
   const readySince = await eventually('the slow-start pod Ready', async () => {
-    const pod = await cluster.kubectlJson<Pod & { status: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }>('get', 'pod', 'slow-start');
+    const pod = await cluster.kubectlJson<{ status: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }>('get', 'pod', 'slow-start');
     const ready = pod.status.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
     return ready?.lastTransitionTime;
   }, 60_000);

@@ -11,7 +11,7 @@ import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
-import { ClusterReconciler, byClusterIndex, clusterKeyOf, type ClusterCaches } from './reconciler.ts';
+import { ClusterReconciler, byClusterIndex, clusterKeyOf, clusterUpdateMatters, type ClusterCaches } from './reconciler.ts';
 import type { CacheReader } from './component.ts';
 import { CLUSTER_LABEL } from './names.ts';
 
@@ -61,7 +61,7 @@ export class ClusterOperator {
     this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? DEFAULT_WORKERS, metrics: options.metrics, logger });
     // Owned objects carry the Cluster's name as a label: map them to their Cluster's key, and
     // index them by it so a pass reads only its own Cluster's objects.
-    this.controller.watch(this.caches.clusters);
+    this.controller.watch(this.caches.clusters, undefined, { predicate: ({ type, object, old }) => type !== 'update' || old === undefined || old === object || clusterUpdateMatters(old, object) });
     for (const informer of [this.caches.pods, this.caches.services, this.caches.secrets, this.caches.claims, this.caches.deployments] as Informer<KubeObject>[]) {
       informer.addIndexer(byClusterIndex, clusterKeyOf);
       this.controller.watch(informer, clusterKeyOf);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Cluster, ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { FakeGuest, FakeMetaCluster, fakeEtcd } from './fake-apis.ts';
-import { ClusterReconciler, clusterFinalizer } from './reconciler.ts';
+import { ClusterReconciler, clusterFinalizer, clusterUpdateMatters } from './reconciler.ts';
 import type { EventTarget } from '../../controller/events.ts';
 
 type Recorded = { type: 'Normal' | 'Warning'; reason: string; message: string };
@@ -383,4 +383,17 @@ test("conditions other controllers own (Placed, Tiered) are left to them", async
   const before = meta.writes().length;
   await reconciler.reconcile('team-a/shop');
   assert.deepEqual(meta.writes().slice(before), [], 'a foreign condition causes no write');
+});
+
+test('a Cluster update wakes the operator only when it changes what a pass reads', () => {
+  const base = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid: 'u', generation: 1 }, spec: { version: '1.37.2' }, status: { phase: 'Ready', conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: now.toISOString() }] } } as unknown as Cluster;
+  const withStatus = (status: object) => ({ ...base, metadata: { ...base.metadata, resourceVersion: '2' }, status: { ...base.status, ...status } }) as Cluster;
+  // Another controller's writes: the measured load, its own conditions.
+  assert.equal(clusterUpdateMatters(base, withStatus({ load: { score: 80 } })), false);
+  assert.equal(clusterUpdateMatters(base, withStatus({ conditions: [...(base.status?.conditions ?? []), { type: 'Tiered', status: 'True', reason: 'Measured', message: '', lastTransitionTime: now.toISOString() }] })), false);
+  // What a pass reads.
+  assert.equal(clusterUpdateMatters(base, withStatus({ tier: 'S' })), true);
+  assert.equal(clusterUpdateMatters(base, withStatus({ phase: 'Degraded' })), true, 'its own status, changed by someone else, is repaired');
+  assert.equal(clusterUpdateMatters(base, { ...base, metadata: { ...base.metadata, generation: 2 }, spec: { ...base.spec, version: '1.37.3' } } as Cluster), true);
+  assert.equal(clusterUpdateMatters(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: now.toISOString() } } as Cluster), true);
 });

@@ -486,6 +486,28 @@ export function upgradingCondition(plan: UpgradePlan, addonsBehind: boolean, pau
   return { status: 'False', reason: Reason.UpToDate, message: `every component runs its target version (Kubernetes ${plan.render['kube-apiserver']}, etcd ${plan.render.etcd})` };
 }
 
+/**
+ * Whether an update of a Cluster can change what a pass does: its spec, metadata (finalizers,
+ * deletion, the applied profile), the status fields others write that a pass reads (tier, cell),
+ * or this operator's own status. Other controllers' writes (the measured load every scrape, their
+ * conditions) cannot, and would otherwise wake every guest each time; the periodic requeue still
+ * looks at every guest.
+ */
+export function clusterUpdateMatters(old: Cluster, next: Cluster): boolean {
+  const read = (cluster: Cluster) => ({
+    generation: cluster.metadata.generation,
+    spec: cluster.spec,
+    labels: cluster.metadata.labels,
+    annotations: cluster.metadata.annotations,
+    finalizers: cluster.metadata.finalizers,
+    deletionTimestamp: cluster.metadata.deletionTimestamp,
+    tier: cluster.status?.tier,
+    cell: cluster.status?.cell,
+    own: { ...ownStatus(cluster.status), conditions: (cluster.status?.conditions ?? []).filter((condition) => OWN_CONDITION_TYPES.has(condition.type)) },
+  });
+  return !semanticEqual(read(old), read(next));
+}
+
 /** The status fields this operator owns, from a status others write to as well. */
 function ownStatus(status: ClusterStatus | undefined): ClusterStatus {
   return Object.fromEntries(Object.entries(status ?? {}).filter(([field]) => OPERATOR_STATUS_FIELDS.includes(field as keyof ClusterStatus))) as ClusterStatus;
