@@ -133,6 +133,22 @@ test('a transform shapes what is cached: managedFields stay out, listed and watc
   await informer.stop();
 });
 
+test('a metadata-only informer caches names and labels, never the data', async () => {
+  const path = '/api/v1/namespaces/default/secrets';
+  await api.client.create(path, { metadata: { name: 'meta-only-listed', labels: { app: 'meta-only' } }, stringData: { password: 'listed' } });
+  const informer = new Informer<KubeObject & { data?: Record<string, string> }>(api.client, path, { labelSelector: 'app=meta-only', metadataOnly: true });
+  await informer.start();
+  await api.client.create(path, { metadata: { name: 'meta-only-watched', labels: { app: 'meta-only' } }, stringData: { password: 'watched' } });
+  await eventually(() => informer.get('default/meta-only-watched') !== undefined);
+  for (const key of ['default/meta-only-listed', 'default/meta-only-watched']) {
+    const cached = informer.get(key);
+    assert.equal(cached?.metadata?.labels?.['app'], 'meta-only', key);
+    assert.equal(cached?.data, undefined, `${key}: no data`);
+    assert.equal(cached?.kind, 'PartialObjectMetadata', key);
+  }
+  await informer.stop();
+});
+
 test('object keys split back into namespace and name', () => {
   assert.deepEqual(splitObjectKey('ns/name'), { namespace: 'ns', name: 'name' });
   assert.deepEqual(splitObjectKey('cluster-scoped'), { name: 'cluster-scoped' });

@@ -221,8 +221,8 @@ export class RestClient {
    * Opens a watch and calls `onEvent` per event until the server closes it, `signal` aborts, or
    * nothing (not even a bookmark) arrives for `idleTimeoutMs`: a silent watch is a dead watch.
    */
-  async watch(path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, options: { signal?: AbortSignal; idleTimeoutMs?: number } = {}): Promise<void> {
-    const response = await this.open('GET', withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), undefined, {}, 0);
+  async watch(path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, options: { signal?: AbortSignal; idleTimeoutMs?: number; accept?: string } = {}): Promise<void> {
+    const response = await this.open('GET', withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), undefined, options.accept ? { accept: options.accept } : {}, 0);
     const status = response.statusCode ?? 0;
     if (status >= 400) {
       const chunks: Buffer[] = [];

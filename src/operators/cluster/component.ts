@@ -271,8 +271,12 @@ export class ComponentError extends Error {
 /** Runs one component: render, apply what differs, prune, act, observe. */
 export async function runComponent(component: ClusterComponent, pass: ClusterPass): Promise<ComponentStatus> {
   const desired = await component.render(pass);
-  const applied: MetaObject[] = [];
-  for (const object of desired) applied.push(await pass.apply<MetaObject>(object));
+  // A component's objects do not depend on each other: written side by side (a new guest's 14
+  // PKI Secrets one after another were most of the time before its etcd could start).
+  const results = await Promise.allSettled(desired.map((object) => pass.apply<MetaObject>(object)));
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+  const applied = results.map((result) => (result as PromiseFulfilledResult<MetaObject>).value);
   for (const stale of component.prune?.(pass, desired) ?? []) await pass.remove(stale, `${component.name} no longer renders it`);
   await component.act?.(pass, applied);
   return component.observe(pass);
