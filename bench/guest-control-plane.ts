@@ -26,7 +26,7 @@ import { apiServerArgs, etcdArgs, pkiLayout } from '../src/local/metacluster/con
 import { ensureMetaPki } from '../src/local/metacluster/meta-pki.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { RestClient, isNotFound, resourcePath } from '../src/controller/rest-client.ts';
-import { GuestTimeline, timelineTable, type Milestone } from './guest-timeline.ts';
+import { GuestTimeline, milestonesFromLogs, processMilestones, timelineTable, type Milestone } from './guest-timeline.ts';
 import { processesMentioning } from '../test/harness/meta-cluster-cli.ts';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -83,8 +83,10 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+type FloorSample = { ms: number; milestones: Map<Milestone, number> };
+
 /** One floor sample: etcd spawned, then kube-apiserver once etcd is healthy, until its /readyz says ok. */
-async function bareEtcdAndApiServer(kubernetesVersion: string): Promise<number> {
+async function bareEtcdAndApiServer(kubernetesVersion: string): Promise<FloorSample> {
   const directory = await mkdtemp(join(tmpdir(), 'tessera-bench-floor-'));
   const children: ChildProcess[] = [];
   try {
@@ -95,11 +97,20 @@ async function bareEtcdAndApiServer(kubernetesVersion: string): Promise<number> 
     // Certificates made before the timer starts: the floor is the processes alone.
     const pki = await ensureMetaPki({ ...config, nodes: [] }, layout, join(directory, 'kubeconfig'));
     const started = performance.now();
-    children.push(spawn(binaries.etcd, etcdArgs(config, layout, join(directory, 'etcd')), { stdio: 'ignore' }));
+    const startedAtEpochMs = Date.now();
+    // Their logs (stderr), for the same process milestones as the guest's.
+    const logs = { etcd: '', 'kube-apiserver': '' };
+    const spawnLogged = (component: keyof typeof logs, args: string[]) => {
+      const child = spawn(binaries[component], args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr.on('data', (chunk: Buffer) => (logs[component] += chunk.toString()));
+      children.push(child);
+    };
+    spawnLogged('etcd', etcdArgs(config, layout, join(directory, 'etcd')));
     await until('bare etcd /health', async () => (await probe(`http://127.0.0.1:${config.etcdMetricsPort}`, '/health'))?.status === 200, 60_000);
-    children.push(spawn(binaries['kube-apiserver'], apiServerArgs(config, layout), { stdio: 'ignore' }));
+    spawnLogged('kube-apiserver', apiServerArgs(config, layout));
     await until('bare kube-apiserver /readyz', async () => (await probe(`https://127.0.0.1:${config.apiServerPort}`, '/readyz', { ca: pki.ca.certPem }))?.body === 'ok', 120_000);
-    return performance.now() - started;
+    const ms = performance.now() - started;
+    return { ms, milestones: milestonesFromLogs(logs.etcd.split('\n'), logs['kube-apiserver'].split('\n'), startedAtEpochMs) };
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');
@@ -268,18 +279,21 @@ function startCpuHog(): ChildProcess {
   return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 }
 
-type P1Result = { floor: number[]; guest: number[]; deletion: number[]; deletionFailures: string[]; timelines: Map<Milestone, number>[] };
+type P1Result = { floor: number[]; guest: number[]; deletion: number[]; deletionFailures: string[]; timelines: Map<Milestone, number>[]; floorTimelines: Map<Milestone, number>[] };
 
 async function measureP1(meta: RestClient, guests: Guests, timeline: GuestTimeline, kubernetesVersion: string, label: string): Promise<P1Result> {
-  const result: P1Result = { floor: [], guest: [], deletion: [], deletionFailures: [], timelines: [] };
+  const result: P1Result = { floor: [], guest: [], deletion: [], deletionFailures: [], timelines: [], floorTimelines: [] };
   for (let i = 1; i <= SAMPLES; i++) {
-    result.floor.push(await bareEtcdAndApiServer(kubernetesVersion));
+    const floor = await bareEtcdAndApiServer(kubernetesVersion);
+    result.floor.push(floor.ms);
+    result.floorTimelines.push(floor.milestones);
     const name = `${label}-${i}`;
     const created = performance.now();
+    const createdAtEpochMs = Date.now();
     await guests.create(name);
     await guests.waitReadyz(name, 180_000);
     result.guest.push(performance.now() - created);
-    result.timelines.push(timeline.since(name, created));
+    result.timelines.push(new Map([...timeline.since(name, created), ...(await processMilestones(meta, NAMESPACE, name, createdAtEpochMs))]));
     // Delete: until nothing of the guest is left, processes and volumes included.
     const selector = { labelSelector: `tessera.dev/cluster=${name}` };
     const uids = (await meta.get<{ items: { metadata: { uid: string } }[] }>(resourcePath({ version: 'v1', resource: 'pods', namespace: NAMESPACE }), selector)).items.map((pod) => pod.metadata.uid);
@@ -300,6 +314,8 @@ function printP1(title: string, result: P1Result): void {
   console.log(title);
   console.log(`  etcd + kube-apiserver spawned directly:       median ${seconds(median(result.floor))}   (floor; samples ${list(result.floor)} s)`);
   console.log(`  Cluster create to /readyz on status.endpoint: median ${seconds(median(result.guest))}   ratio ${(median(result.guest) / median(result.floor)).toFixed(2)}x  (samples ${list(result.guest)} s)`);
+  console.log("  where the floor's time goes (median of each milestone, and the step before it):");
+  for (const row of timelineTable(result.floorTimelines, result.floor, 'floor /readyz ok (bench)')) console.log(row);
   console.log("  where the guest's time goes (median of each milestone, and the step before it):");
   for (const row of timelineTable(result.timelines, result.guest)) console.log(row);
   if (result.deletion.length) console.log(`  delete to nothing left (objects, volumes, processes): median ${seconds(median(result.deletion))}  (${result.deletion.length} of ${SAMPLES}; samples ${list(result.deletion)} s)`);
@@ -333,7 +349,11 @@ try {
   }
   await timeline.stop();
 
-  // (c), first the meta cluster alone, then with guests converged.
+  // (c), first the meta cluster alone, then with guests converged (TESSERA_BENCH_PARTS=p1 leaves it out when only P1 is looked at).
+  if (process.env['TESSERA_BENCH_PARTS'] === 'p1') {
+    printP1(`(a) P1, quiet box: create to guest /readyz ok, median of ${SAMPLES}`, quiet);
+    printP1(`(a) P1, one core kept busy by a CPU hog (for the floor and the guest alike), median of ${SAMPLES}`, busy);
+  } else {
   const baseline = await writesOver(meta, WINDOW_MS);
   const names = Array.from({ length: GUESTS }, (_, i) => `resync-${i + 1}`);
   for (const name of names) await guests.create(name);
@@ -370,6 +390,7 @@ try {
       writesPerConvergedGuest: round((converged.owned - baseline.owned) / GUESTS),
     }),
   );
+  }
 } finally {
   await tessera(home, ['down']).catch((error: unknown) => console.error((error as Error).message));
   await rm(home, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestApiServer } from '../../test/harness/api-server.ts';
-import { Informer, splitObjectKey, withoutManagedFields, type KubeObject } from './informer.ts';
+import { Informer, SharedInformers, splitObjectKey, withoutManagedFields, type KubeObject } from './informer.ts';
 import { ownerUidIndex } from './owner-references.ts';
 import { ApiError, isNotFound } from './rest-client.ts';
 
@@ -147,6 +147,31 @@ test('a metadata-only informer caches names and labels, never the data', async (
     assert.equal(cached?.kind, 'PartialObjectMetadata', key);
   }
   await informer.stop();
+});
+
+test('shared informers: one list and watch per collection for every user, stopped with the last', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  const shared = new SharedInformers(api.client);
+  const first = shared.informer<KubeObject>(path, { labelSelector: 'app=shared' });
+  const second = shared.informer<KubeObject>(path, { labelSelector: 'app=shared' });
+  const other = shared.informer<KubeObject>(path, { labelSelector: 'app=other' });
+  assert.equal(first, second, 'the same collection and selector: the same informer');
+  assert.notEqual(first, other, 'another selector: another informer');
+  const seenByFirst: string[] = [];
+  const seenBySecond: string[] = [];
+  first.on((event) => seenByFirst.push(event.object.metadata?.name ?? ''));
+  second.on((event) => seenBySecond.push(event.object.metadata?.name ?? ''));
+  await Promise.all([first.start(), second.start()]);
+  assert.equal(first.lists, 1, 'listed once for both users');
+  await first.stop();
+  await api.client.create(path, { metadata: { name: 'shared-after-one-stop', labels: { app: 'shared' } } });
+  await eventually(() => seenBySecond.includes('shared-after-one-stop'));
+  assert.ok(seenByFirst.includes('shared-after-one-stop'), 'still one informer: its handlers all hear it');
+  await second.stop();
+  await other.stop();
+  await api.client.create(path, { metadata: { name: 'shared-after-all-stopped', labels: { app: 'shared' } } });
+  await sleep(300);
+  assert.equal(second.get('default/shared-after-all-stopped'), undefined, 'stopped with its last user');
 });
 
 test('object keys split back into namespace and name', () => {

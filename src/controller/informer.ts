@@ -100,6 +100,7 @@ export class Informer<T extends KubeObject> {
   private resyncTimer: NodeJS.Timeout | undefined;
   /** Number of full lists done, for tests of the relist behaviour. */
   lists = 0;
+  private holders = 1;
 
   constructor(client: RestClient, path: string, options: InformerOptions<T> = {}) {
     this.client = client;
@@ -159,7 +160,14 @@ export class Informer<T extends KubeObject> {
     return this.synced;
   }
 
+  /** Another controller uses this informer too (SharedInformers): it stops when the last one does. */
+  retain(): this {
+    this.holders++;
+    return this;
+  }
+
   async stop(): Promise<void> {
+    if (--this.holders > 0) return;
     clearInterval(this.resyncTimer);
     this.abort.abort();
     await this.loop;
@@ -307,5 +315,29 @@ export class Informer<T extends KubeObject> {
       this.store(key, object);
       this.emit(old ? { type: 'update', object, old } : { type: 'add', object });
     }
+  }
+}
+
+/**
+ * One informer per collection and selector for all the controllers of a process (as
+ * controller-runtime's manager cache): each object is listed, watched and held in memory once,
+ * not once per operator. Each user stops its informer as before; it stops with the last user.
+ */
+export class SharedInformers {
+  private readonly client: RestClient;
+  private readonly informers = new Map<string, Informer<KubeObject>>();
+
+  constructor(client: RestClient) {
+    this.client = client;
+  }
+
+  /** The informer of `path` with these selectors; `transform` is not shared (an informer with one is the caller's own). */
+  informer<T extends KubeObject>(path: string, options: Omit<InformerOptions<T>, 'transform'> = {}): Informer<T> {
+    const key = JSON.stringify([path, options.labelSelector ?? '', options.fieldSelector ?? '', options.metadataOnly ?? false, options.resyncPeriodMs ?? 0]);
+    const existing = this.informers.get(key);
+    if (existing) return existing.retain() as unknown as Informer<T>;
+    const informer = new Informer<T>(this.client, path, options);
+    this.informers.set(key, informer as unknown as Informer<KubeObject>);
+    return informer;
   }
 }

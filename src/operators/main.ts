@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../api/v1alpha1/cluster.ts';
 import { RestClient } from '../controller/rest-client.ts';
+import { SharedInformers } from '../controller/informer.ts';
 import { Logger } from '../controller/logger.ts';
 import { ControllerMetrics, startMetricsServer } from '../controller/metrics.ts';
 import { LeaderElector } from '../controller/leader-election.ts';
@@ -61,19 +62,21 @@ let tiering: TieringController | undefined;
 let fleet: FleetOperator | undefined;
 let rollouts: RolloutOperator | undefined;
 const startOperator = async () => {
-  operator = new ClusterOperator({ client, logger, metrics, workers: Number(values.workers), resyncPeriodMs, egressSelectorConfigFile: values['egress-selector-config-file'] });
+  // One cache of each kind for every operator of the process: Clusters are listed and held once, not five times.
+  const informers = new SharedInformers(client);
+  operator = new ClusterOperator({ client, logger, metrics, informers, workers: Number(values.workers), resyncPeriodMs, egressSelectorConfigFile: values['egress-selector-config-file'] });
   await operator.start();
   logger.info('Cluster operator started');
-  machines = new MachineOperator({ client, logger, metrics, artifacts: packageDirectory(values['package-dir'] ?? '/var/lib/tessera/packages') });
+  machines = new MachineOperator({ client, logger, metrics, informers, artifacts: packageDirectory(values['package-dir'] ?? '/var/lib/tessera/packages') });
   await machines.start();
   logger.info('Node operator started');
-  rollouts = new RolloutOperator({ client, logger, metrics });
+  rollouts = new RolloutOperator({ client, logger, metrics, informers });
   await rollouts.start();
   logger.info('package-rollout operator started');
-  tiering = new TieringController({ client, logger, metrics });
+  tiering = new TieringController({ client, logger, metrics, informers });
   await tiering.start();
   if (values.fleet) {
-    fleet = new FleetOperator({ client, logger, metrics });
+    fleet = new FleetOperator({ client, logger, metrics, informers });
     await fleet.start();
   }
   logger.info('fleet controllers started', { placement: values.fleet });

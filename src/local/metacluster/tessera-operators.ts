@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { RestClient, resourcePath } from '../../controller/rest-client.ts';
+import { SharedInformers } from '../../controller/informer.ts';
 import { Logger } from '../../controller/logger.ts';
 import { ClusterOperator } from '../../operators/cluster/operator.ts';
 import { MachineOperator } from '../../operators/machine/operator.ts';
@@ -98,21 +99,23 @@ export async function startTesseraOperators(options: { admin: RestClient; ca: Ke
   const resync = process.env['TESSERA_CLUSTER_RESYNC'];
   // Guest API servers reach the local hosts through the fabric's egress proxy (docs/hosts.md).
   const egressSelectorConfigFile = await writeEgressSelectorFile(resolveHome().root, await loadFabric(resolveHome().root));
-  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger, resyncPeriodMs: resync ? parseDuration(resync) : undefined, egressSelectorConfigFile });
+  // One cache of each kind for all the operators here (Clusters are held once, not five times).
+  const informers = new SharedInformers(new RestClient(kubeConfig));
+  const operator = new ClusterOperator({ client: new RestClient(kubeConfig), logger, informers, resyncPeriodMs: resync ? parseDuration(resync) : undefined, egressSelectorConfigFile });
   await operator.start();
   // The Node operator beside it, with package archives from the local cache and the local fabric.
   const machineLogger = new Logger({ write: (line) => options.log(`machine-operator ${line}`), bindings: { controller: 'machine' } });
-  const machines = new MachineOperator({ client: new RestClient(kubeConfig), logger: machineLogger, artifacts: localArtifacts(), fabric: localNodeFabric(), healthCheckPeriodMs: Number(process.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] ?? 30_000) });
+  const machines = new MachineOperator({ client: new RestClient(kubeConfig), logger: machineLogger, informers, artifacts: localArtifacts(), fabric: localNodeFabric(), healthCheckPeriodMs: Number(process.env['TESSERA_MACHINE_HEALTH_PERIOD_MS'] ?? 30_000) });
   await machines.start();
   // Package rollouts drive those Machines (docs/rollouts.md); TESSERA_EMBEDDED_ROLLOUTS=0 leaves them
   // to a process of their own (src/operators/rollout/main.ts), e.g. for a test that kills it.
-  const rollouts = process.env['TESSERA_EMBEDDED_ROLLOUTS'] === '0' ? undefined : new RolloutOperator({ client: new RestClient(kubeConfig), logger: new Logger({ write: (line) => options.log(`rollout-operator ${line}`), bindings: { controller: 'packagerollout' } }) });
+  const rollouts = process.env['TESSERA_EMBEDDED_ROLLOUTS'] === '0' ? undefined : new RolloutOperator({ client: new RestClient(kubeConfig), informers, logger: new Logger({ write: (line) => options.log(`rollout-operator ${line}`), bindings: { controller: 'packagerollout' } }) });
   await rollouts?.start();
   // The fleet beside it: tiering in every meta cluster; placement, cells and profiles in the global one.
   const fleetLogger = (controller: string) => new Logger({ write: (line) => options.log(`${controller} ${line}`), bindings: { controller } });
-  const tiering = new TieringController({ client: new RestClient(kubeConfig), logger: fleetLogger('tiering') });
+  const tiering = new TieringController({ client: new RestClient(kubeConfig), informers, logger: fleetLogger('tiering') });
   await tiering.start();
-  const fleet = isCell ? undefined : new FleetOperator({ client: new RestClient(kubeConfig), logger: fleetLogger('placement') });
+  const fleet = isCell ? undefined : new FleetOperator({ client: new RestClient(kubeConfig), informers, logger: fleetLogger('placement') });
   await fleet?.start();
   // Local cells stopped by `tessera down` come back with the global cluster (in the background: they start on their own).
   if (!isCell) void resumeLocalCells(resolveHome(), options.log);

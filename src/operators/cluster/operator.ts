@@ -3,7 +3,7 @@
 // Deployment (deploy/operator) on any real meta cluster; nothing here knows which.
 import type { V1Pod, V1Service, V1Secret, V1PersistentVolumeClaim, V1Deployment } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
-import { Informer, objectKey, withoutManagedFields, type KubeObject } from '../../controller/informer.ts';
+import { Informer, SharedInformers, objectKey, withoutManagedFields, type KubeObject } from '../../controller/informer.ts';
 import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
 import type { Cell } from '../../api/v1alpha1/cell.ts';
 import type { RestClient } from '../../controller/rest-client.ts';
@@ -31,6 +31,8 @@ export type ClusterOperatorOptions = {
   resyncPeriodMs?: number;
   /** The cell's egress proxy configuration for guest API servers (node-reachability.ts); absent: none. */
   egressSelectorConfigFile?: string;
+  /** The process's shared informers (Clusters, Cells, the TierPolicy); absent: this operator's own. */
+  informers?: SharedInformers;
 };
 
 type ClusterInformers = { [K in keyof ClusterCaches]-?: NonNullable<ClusterCaches[K]> extends CacheReader<infer T> ? Informer<T & KubeObject> : never };
@@ -46,15 +48,16 @@ export class ClusterOperator {
     // Owned objects are compared field by field and never asked who owns a field: their
     // managedFields (as large as the rest of an applied object) stay out of the caches.
     const ownedBy = { labelSelector: CLUSTER_LABEL, onError, transform: withoutManagedFields };
+    const informers = options.informers ?? new SharedInformers(client);
     this.caches = {
-      clusters: new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError }),
+      clusters: informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError }),
       pods: new Informer<V1Pod>(client, '/api/v1/pods', ownedBy),
       services: new Informer<V1Service>(client, '/api/v1/services', ownedBy),
       secrets: new Informer<V1Secret>(client, '/api/v1/secrets', ownedBy),
       claims: new Informer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', ownedBy),
       deployments: new Informer<V1Deployment>(client, '/apis/apps/v1/deployments', ownedBy),
-      tierPolicies: new Informer<TierPolicy>(client, '/apis/tessera.dev/v1alpha1/tierpolicies', { onError }),
-      cells: new Informer<Cell>(client, '/apis/tessera.dev/v1alpha1/cells', { onError }),
+      tierPolicies: informers.informer<TierPolicy>('/apis/tessera.dev/v1alpha1/tierpolicies', { onError }),
+      cells: informers.informer<Cell>('/apis/tessera.dev/v1alpha1/cells', { onError }),
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
     this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs, egressSelectorConfigFile: options.egressSelectorConfigFile });

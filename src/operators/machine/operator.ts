@@ -9,7 +9,8 @@ import { machineResource, type Machine } from '../../api/v1alpha1/machine.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
-import { Informer, objectKey } from '../../controller/informer.ts';
+import type { Informer} from '../../controller/informer.ts';
+import { SharedInformers, objectKey } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { isAlreadyExists, isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
@@ -31,6 +32,8 @@ const BY_CLUSTER = 'cluster';
 export type MachineOperatorOptions = {
   client: RestClient;
   logger: Logger;
+  /** The process's shared informers; absent: this operator's own. */
+  informers?: SharedInformers;
   artifacts: ArtifactSource;
   fabric?: NodeFabric;
   metrics?: ControllerMetrics;
@@ -52,9 +55,10 @@ export class MachineOperator {
   constructor(options: MachineOperatorOptions) {
     const { client, logger } = options;
     const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
-    this.machines = new Informer<Machine>(client, '/apis/tessera.dev/v1alpha1/machines', { onError });
-    this.clusters = new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError });
-    this.packageVersions = new Informer<ClusterPackageVersion>(client, '/apis/tessera.dev/v1alpha1/clusterpackageversions', { onError });
+    const informers = options.informers ?? new SharedInformers(client);
+    this.machines = informers.informer<Machine>('/apis/tessera.dev/v1alpha1/machines', { onError });
+    this.clusters = informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError });
+    this.packageVersions = informers.informer<ClusterPackageVersion>('/apis/tessera.dev/v1alpha1/clusterpackageversions', { onError });
     this.machines.addIndexer(BY_CLUSTER, (machine) => [`${machine.metadata.namespace ?? ''}/${machine.spec.clusterName}`]);
     const events = new EventRecorder(client, MACHINE_FIELD_MANAGER, undefined, onError);
     // Items of a list carry no kind: a Machine is known by its spec.clusterName.

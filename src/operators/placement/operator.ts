@@ -7,7 +7,7 @@ import type { ClusterProfile } from '../../api/v1alpha1/cluster-profile.ts';
 import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
-import { Informer, objectKey } from '../../controller/informer.ts';
+import { SharedInformers, objectKey } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import type { RestClient } from '../../controller/rest-client.ts';
@@ -20,6 +20,8 @@ import { byProfileIndex, ProfileReconciler, profileOf } from './profile-controll
 export type FleetOperatorOptions = {
   client: RestClient;
   logger: Logger;
+  /** The process's shared informers; absent: this operator's own. */
+  informers?: SharedInformers;
   metrics?: ControllerMetrics;
   workers?: number;
   /** How often each Cell's Nodes are read again; default 30 s. */
@@ -37,11 +39,12 @@ export class FleetOperator {
   constructor(options: FleetOperatorOptions) {
     const { client, logger } = options;
     const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
+    const informers = options.informers ?? new SharedInformers(client);
     const caches = {
-      cells: new Informer<Cell>(client, '/apis/tessera.dev/v1alpha1/cells', { onError }),
-      clusters: new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError }),
-      profiles: new Informer<ClusterProfile>(client, '/apis/tessera.dev/v1alpha1/clusterprofiles', { onError }),
-      tierPolicies: new Informer<TierPolicy>(client, '/apis/tessera.dev/v1alpha1/tierpolicies', { onError }),
+      cells: informers.informer<Cell>('/apis/tessera.dev/v1alpha1/cells', { onError }),
+      clusters: informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError }),
+      profiles: informers.informer<ClusterProfile>('/apis/tessera.dev/v1alpha1/clusterprofiles', { onError }),
+      tierPolicies: informers.informer<TierPolicy>('/apis/tessera.dev/v1alpha1/tierpolicies', { onError }),
     };
     const events = new EventRecorder(client, 'tessera-placement-controller', undefined, onError);
     // Declared before use by the handlers below; assigned right after.

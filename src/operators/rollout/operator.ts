@@ -10,7 +10,8 @@ import { packageRolloutResource, type PackageRollout } from '../../api/v1alpha1/
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
-import { Informer, objectKey } from '../../controller/informer.ts';
+import type { Informer} from '../../controller/informer.ts';
+import { SharedInformers, objectKey } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
@@ -22,7 +23,7 @@ import { fetchGet } from './verification.ts';
 
 const BY_CLUSTER = 'cluster';
 
-export type RolloutOperatorOptions = { client: RestClient; logger: Logger; metrics?: ControllerMetrics; workers?: number };
+export type RolloutOperatorOptions = { client: RestClient; logger: Logger; metrics?: ControllerMetrics; workers?: number; informers?: SharedInformers };
 
 const path = (plural: string, namespace: string, name?: string) => resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: plural, namespace, name });
 
@@ -36,10 +37,11 @@ export class RolloutOperator {
   constructor(options: RolloutOperatorOptions) {
     const { client, logger } = options;
     const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
-    this.rollouts = new Informer<PackageRollout>(client, `/apis/tessera.dev/v1alpha1/${packageRolloutResource.plural}`, { onError });
-    this.clusters = new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError });
-    this.machines = new Informer<Machine>(client, `/apis/tessera.dev/v1alpha1/${machineResource.plural}`, { onError });
-    this.packageVersions = new Informer<ClusterPackageVersion>(client, `/apis/tessera.dev/v1alpha1/${clusterPackageVersionResource.plural}`, { onError });
+    const informers = options.informers ?? new SharedInformers(client);
+    this.rollouts = informers.informer<PackageRollout>(`/apis/tessera.dev/v1alpha1/${packageRolloutResource.plural}`, { onError });
+    this.clusters = informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError });
+    this.machines = informers.informer<Machine>(`/apis/tessera.dev/v1alpha1/${machineResource.plural}`, { onError });
+    this.packageVersions = informers.informer<ClusterPackageVersion>(`/apis/tessera.dev/v1alpha1/${clusterPackageVersionResource.plural}`, { onError });
     const clusterKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
     this.rollouts.addIndexer(BY_CLUSTER, (rollout) => [clusterKey(rollout.metadata.namespace, rollout.spec.clusterName)]);
     this.machines.addIndexer(BY_CLUSTER, (machine) => [clusterKey(machine.metadata.namespace, machine.spec.clusterName)]);

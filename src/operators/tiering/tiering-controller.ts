@@ -12,7 +12,8 @@ import { defaultTierPolicySpec, TIER_POLICY_NAME, type TierPolicy, type TierPoli
 import { formatConditionTime, setCondition } from '../../controller/conditions.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
-import { Informer, objectKey, splitObjectKey } from '../../controller/informer.ts';
+import type { Informer} from '../../controller/informer.ts';
+import { SharedInformers, objectKey, splitObjectKey } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { RestClient, resourcePath } from '../../controller/rest-client.ts';
@@ -28,6 +29,8 @@ import { currentTier, findTier, guestRequests, resourceNames } from './tiers.ts'
 export type TieringControllerOptions = {
   client: RestClient;
   logger: Logger;
+  /** The process's shared informers; absent: this operator's own. */
+  informers?: SharedInformers;
   metrics?: ControllerMetrics;
   workers?: number;
   now?: () => number;
@@ -53,9 +56,10 @@ export class TieringController {
     const onError = (error: unknown) => logger.warn('informer error', { error: (error as Error).message });
     this.client = client;
     this.now = options.now ?? Date.now;
-    this.clusters = new Informer<Cluster>(client, '/apis/tessera.dev/v1alpha1/clusters', { onError });
-    this.cells = new Informer<Cell>(client, '/apis/tessera.dev/v1alpha1/cells', { onError });
-    this.policies = new Informer<TierPolicy>(client, '/apis/tessera.dev/v1alpha1/tierpolicies', { onError });
+    const informers = options.informers ?? new SharedInformers(client);
+    this.clusters = informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError });
+    this.cells = informers.informer<Cell>('/apis/tessera.dev/v1alpha1/cells', { onError });
+    this.policies = informers.informer<TierPolicy>('/apis/tessera.dev/v1alpha1/tierpolicies', { onError });
     this.events = new EventRecorder(client, 'tessera-tiering-controller', undefined, onError);
     this.controller = new Controller({ name: 'tiering', reconcile: (key) => this.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
     this.controller.watch(this.clusters, (cluster) => (this.runsHere(cluster) ? [objectKey(cluster)] : []));
