@@ -45,6 +45,8 @@ const tickMs = 250;
  * through exactly this readiness, so the runtime finds out within a tenth of a second.
  */
 const firstReadinessProbeMs = 100;
+/** How long a pass waits for an image before leaving its pull to the background. */
+const imageAtHandMs = 50;
 const volumeRefreshMs = 10_000;
 const initialBackoffMs = 1_000;
 const maximumBackoffMs = 60_000;
@@ -309,11 +311,12 @@ export class PodWorker {
     if (state.resolving) return undefined;
     state.resolving = true;
     this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Pulling', `Pulling image "${image}"`);
-    this.context
+    const resolution = this.context
       .resolveExecutable(target)
       .then((executable) => {
         state.executable = executable;
         this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Pulled', `Image "${image}" is ready at ${executable.entrypoint[0]}`);
+        return executable;
       })
       .catch((error: unknown) => {
         state.view = { kind: 'waiting', reason: 'ErrImagePull', message: (error as Error).message };
@@ -323,7 +326,10 @@ export class PodWorker {
         state.resolving = false;
         this.requestPass();
       });
-    return undefined;
+    // An image already at hand (the binaries are cached) starts in this pass, not the next:
+    // a long pull goes on in the background and wakes the worker when it is done.
+    const soon = await Promise.race([resolution, sleep(imageAtHandMs).then(() => undefined)]);
+    return soon;
   }
 
   private restartAllowed(state: ContainerState, exitCode: number): boolean {

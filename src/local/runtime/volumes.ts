@@ -103,25 +103,29 @@ export async function materialiseVolume(volume: V1Volume, context: VolumeContext
   } else if (volume.projected || volume.downwardAPI) {
     defaultMode = volume.projected?.defaultMode ?? volume.downwardAPI?.defaultMode ?? defaultMode;
     const sources = volume.projected?.sources ?? [{ downwardAPI: volume.downwardAPI }];
-    for (const source of sources) {
+    // Sources are read side by side (a guest API server projects seven Secrets), their files kept in order.
+    const perSource = await Promise.all(sources.map(async (source) => {
+      const sourceFiles: { path: string; content: Buffer; mode?: number }[] = [];
       if (source.secret) {
         const name = source.secret.name ?? '';
         const secret = await getOptional<V1Secret>(client, `/api/v1/namespaces/${namespace}/secrets/${name}`, source.secret.optional, `secret "${name}"`);
-        if (secret) files.push(...selectItems(secretData(secret), source.secret.items, `secret "${name}"`));
+        if (secret) sourceFiles.push(...selectItems(secretData(secret), source.secret.items, `secret "${name}"`));
       }
       if (source.configMap) {
         const name = source.configMap.name ?? '';
         const configMap = await getOptional<V1ConfigMap>(client, `/api/v1/namespaces/${namespace}/configmaps/${name}`, source.configMap.optional, `configMap "${name}"`);
-        if (configMap) files.push(...selectItems(configMapData(configMap), source.configMap.items, `configMap "${name}"`));
+        if (configMap) sourceFiles.push(...selectItems(configMapData(configMap), source.configMap.items, `configMap "${name}"`));
       }
       for (const item of source.downwardAPI?.items ?? []) {
-        if (item.fieldRef) files.push({ path: item.path, content: Buffer.from(fieldRefValue(pod, item.fieldRef.fieldPath)), mode: item.mode });
+        if (item.fieldRef) sourceFiles.push({ path: item.path, content: Buffer.from(fieldRefValue(pod, item.fieldRef.fieldPath)), mode: item.mode });
       }
       if (source.serviceAccountToken) {
         const token = await requestServiceAccountToken(client, pod, source.serviceAccountToken.audience, source.serviceAccountToken.expirationSeconds ?? 3607);
-        files.push({ path: source.serviceAccountToken.path, content: Buffer.from(token) });
+        sourceFiles.push({ path: source.serviceAccountToken.path, content: Buffer.from(token) });
       }
-    }
+      return sourceFiles;
+    }));
+    files.push(...perSource.flat());
   } else {
     throw new VolumeNotReadyError(`volume "${volume.name}" has a type the process runtime does not support (supported: emptyDir, hostPath, secret, configMap, projected, downwardAPI, persistentVolumeClaim)`);
   }
