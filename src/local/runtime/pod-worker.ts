@@ -329,7 +329,7 @@ export class PodWorker {
     // An image already at hand (the binaries are cached) starts in this pass, not the next:
     // a long pull goes on in the background and wakes the worker when it is done.
     const soon = await Promise.race([resolution, sleep(imageAtHandMs).then(() => undefined)]);
-    return soon;
+    return soon ? soon : undefined;
   }
 
   private restartAllowed(state: ContainerState, exitCode: number): boolean {
