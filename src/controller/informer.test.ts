@@ -157,6 +157,11 @@ test('shared informers: one list and watch per collection for every user, stoppe
   const other = shared.informer<KubeObject>(path, { labelSelector: 'app=other' });
   assert.equal(first, second, 'the same collection and selector: the same informer');
   assert.notEqual(first, other, 'another selector: another informer');
+  // Each user adds the index it needs: the same function is one index, another is refused.
+  const byApp = (object: KubeObject) => [object.metadata?.labels?.['app'] ?? ''];
+  first.addIndexer('app', byApp);
+  second.addIndexer('app', byApp);
+  assert.throws(() => second.addIndexer('app', (object: KubeObject) => [object.metadata?.name ?? '']), /exists already with another function/);
   const seenByFirst: string[] = [];
   const seenBySecond: string[] = [];
   first.on((event) => seenByFirst.push(event.object.metadata?.name ?? ''));

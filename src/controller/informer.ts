@@ -118,7 +118,9 @@ export class Informer<T extends KubeObject> {
    * `addIndexer('owner', ownerUidIndex)` then `byIndex('owner', cluster.metadata.uid)`.
    */
   addIndexer(name: string, indexFunction: IndexFunction<T>): this {
-    if (this.indexers.has(name)) throw new Error(`informer ${this.path}: index "${name}" exists already; pick another name`);
+    // A shared informer gets the same index from each of its users: one function, one index.
+    if (this.indexers.get(name) === indexFunction) return this;
+    if (this.indexers.has(name)) throw new Error(`informer ${this.path}: index "${name}" exists already with another function; pick another name, or share the index function`);
     this.indexers.set(name, indexFunction);
     this.indices.set(name, new Map());
     for (const [key, object] of this.cache) this.indexObject(name, key, object);

@@ -9,8 +9,8 @@ import { machineResource, type Machine } from '../../api/v1alpha1/machine.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
-import type { Informer} from '../../controller/informer.ts';
-import { SharedInformers, objectKey } from '../../controller/informer.ts';
+import { BY_CLUSTER, machineClusterKey } from './machine-index.ts';
+import { SharedInformers, objectKey, type Informer } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { isAlreadyExists, isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
@@ -27,7 +27,7 @@ import { TERMINAL_PHASES, type NodeRolloutState, type PackageRollout } from '../
 const ROLLOUT_OWNS_MACHINE: readonly NodeRolloutState[] = ['Draining', 'Upgrading', 'Verifying', 'Soaking', 'Failed', 'RollingBack'];
 
 export const MACHINE_FIELD_MANAGER = 'tessera-machine-operator';
-const BY_CLUSTER = 'cluster';
+
 
 export type MachineOperatorOptions = {
   client: RestClient;
@@ -59,7 +59,7 @@ export class MachineOperator {
     this.machines = informers.informer<Machine>('/apis/tessera.dev/v1alpha1/machines', { onError });
     this.clusters = informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError });
     this.packageVersions = informers.informer<ClusterPackageVersion>('/apis/tessera.dev/v1alpha1/clusterpackageversions', { onError });
-    this.machines.addIndexer(BY_CLUSTER, (machine) => [`${machine.metadata.namespace ?? ''}/${machine.spec.clusterName}`]);
+    this.machines.addIndexer(BY_CLUSTER, machineClusterKey);
     const events = new EventRecorder(client, MACHINE_FIELD_MANAGER, undefined, onError);
     // Items of a list carry no kind: a Machine is known by its spec.clusterName.
     const target = (object: Machine | Cluster) => ({ apiVersion: machineResource.apiVersion, kind: 'clusterName' in object.spec ? 'Machine' : 'Cluster', name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid });
@@ -67,7 +67,7 @@ export class MachineOperator {
     const meta: MetaApi = {
       getCluster: async (namespace, name) => this.clusters.get(`${namespace}/${name}`),
       readSecret: async (namespace, name) => (await readSecret(namespace, name))?.data,
-      listMachines: (namespace, clusterName) => this.machines.byIndex(BY_CLUSTER, `${namespace}/${clusterName}`),
+      listMachines: (namespace, clusterName) => this.machines.byIndex(BY_CLUSTER, clusterKey(namespace, clusterName)),
       getPackageVersion: async (namespace, name) => {
         const cached = this.packageVersions.get(`${namespace}/${name}`);
         if (cached) return cached;

@@ -10,18 +10,17 @@ import { packageRolloutResource, type PackageRollout } from '../../api/v1alpha1/
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
-import type { Informer} from '../../controller/informer.ts';
-import { SharedInformers, objectKey } from '../../controller/informer.ts';
+import { SharedInformers, objectKey, type Informer } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { isNotFound, resourcePath, type RestClient } from '../../controller/rest-client.ts';
 import { applyStatus } from '../../controller/status.ts';
 import { guestConnector, secretReader } from '../machine/guest-api.ts';
+import { BY_CLUSTER, clusterKey, machineClusterKey } from '../machine/machine-index.ts';
 import { RolloutReconciler, ROLLOUT_FINALIZER } from './reconciler.ts';
 import { ROLLOUT_FIELD_MANAGER, type RolloutMetaApi } from './rollout-pass.ts';
 import { fetchGet } from './verification.ts';
 
-const BY_CLUSTER = 'cluster';
 
 export type RolloutOperatorOptions = { client: RestClient; logger: Logger; metrics?: ControllerMetrics; workers?: number; informers?: SharedInformers };
 
@@ -42,9 +41,8 @@ export class RolloutOperator {
     this.clusters = informers.informer<Cluster>('/apis/tessera.dev/v1alpha1/clusters', { onError });
     this.machines = informers.informer<Machine>(`/apis/tessera.dev/v1alpha1/${machineResource.plural}`, { onError });
     this.packageVersions = informers.informer<ClusterPackageVersion>(`/apis/tessera.dev/v1alpha1/${clusterPackageVersionResource.plural}`, { onError });
-    const clusterKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
     this.rollouts.addIndexer(BY_CLUSTER, (rollout) => [clusterKey(rollout.metadata.namespace, rollout.spec.clusterName)]);
-    this.machines.addIndexer(BY_CLUSTER, (machine) => [clusterKey(machine.metadata.namespace, machine.spec.clusterName)]);
+    this.machines.addIndexer(BY_CLUSTER, machineClusterKey);
     const events = new EventRecorder(client, ROLLOUT_FIELD_MANAGER, undefined, onError);
     const target = (rollout: PackageRollout) => ({ apiVersion: packageRolloutResource.apiVersion, kind: packageRolloutResource.kind, name: rollout.metadata.name, namespace: rollout.metadata.namespace, uid: rollout.metadata.uid });
     const readSecret = secretReader(client);

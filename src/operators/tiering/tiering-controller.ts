@@ -12,8 +12,7 @@ import { defaultTierPolicySpec, TIER_POLICY_NAME, type TierPolicy, type TierPoli
 import { formatConditionTime, setCondition } from '../../controller/conditions.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
-import type { Informer} from '../../controller/informer.ts';
-import { SharedInformers, objectKey, splitObjectKey } from '../../controller/informer.ts';
+import { SharedInformers, objectKey, splitObjectKey, type Informer } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { RestClient, resourcePath } from '../../controller/rest-client.ts';
