@@ -9,7 +9,7 @@ import { machineResource, type Machine } from '../../api/v1alpha1/machine.ts';
 import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
-import { BY_CLUSTER, machineClusterKey } from './machine-index.ts';
+import { BY_CLUSTER, clusterKey, machineClusterKey } from './machine-index.ts';
 import { SharedInformers, objectKey, type Informer } from '../../controller/informer.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
