@@ -462,7 +462,8 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     // Afterwards: what guests that never become Ready cost the operator process, once each guest's
     // requeue has backed off to its cap (a minute; it doubles from 1 s while nothing changes).
     await sleep(MAX_UNSETTLED_REQUEUE_MS);
-    const steadyMs = 30_000;
+    // As long as the cap, so every guest's requeue falls inside it whatever their phases.
+    const steadyMs = MAX_UNSETTLED_REQUEUE_MS;
     const usageBefore = await processUsage(operator.pid ?? 0);
     const passesBefore = passes + passErrors;
     const writesBefore = writes;

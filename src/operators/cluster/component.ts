@@ -249,6 +249,12 @@ export type ComponentStatus = {
 export interface ClusterComponent extends GraphTask<ClusterComponentName> {
   /** The condition this component reports, declared in status.ts. */
   readonly condition?: ClusterConditionType;
+  /**
+   * Write the rendered objects side by side rather than one by one: for objects the API server
+   * stores independently (a guest's 14 PKI Secrets, most of the time before its etcd could
+   * start). Not for Services: concurrent ClusterIP allocations queue behind each other.
+   */
+  readonly parallelWrites?: boolean;
   /** The meta-cluster objects this component wants, from the pass's spec and facts. */
   render(pass: ClusterPass): MetaObject[] | Promise<MetaObject[]>;
   /** Owned objects of this component that exist but are no longer in `desired`. */
@@ -271,12 +277,15 @@ export class ComponentError extends Error {
 /** Runs one component: render, apply what differs, prune, act, observe. */
 export async function runComponent(component: ClusterComponent, pass: ClusterPass): Promise<ComponentStatus> {
   const desired = await component.render(pass);
-  // A component's objects do not depend on each other: written side by side (a new guest's 14
-  // PKI Secrets one after another were most of the time before its etcd could start).
-  const results = await Promise.allSettled(desired.map((object) => pass.apply<MetaObject>(object)));
-  const failure = results.find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
-  const applied = results.map((result) => (result as PromiseFulfilledResult<MetaObject>).value);
+  let applied: MetaObject[] = [];
+  if (component.parallelWrites) {
+    const results = await Promise.allSettled(desired.map((object) => pass.apply<MetaObject>(object)));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    applied = results.map((result) => (result as PromiseFulfilledResult<MetaObject>).value);
+  } else {
+    for (const object of desired) applied.push(await pass.apply<MetaObject>(object));
+  }
   for (const stale of component.prune?.(pass, desired) ?? []) await pass.remove(stale, `${component.name} no longer renders it`);
   await component.act?.(pass, applied);
   return component.observe(pass);

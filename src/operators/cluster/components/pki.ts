@@ -47,6 +47,7 @@ export const pki: ClusterComponent = {
   dependsOn: ['services'],
   reason: "the API server's serving certificate names the ClusterIP of <c>-kube-apiserver",
   condition: ConditionType.CertificatesValid,
+  parallelWrites: true,
   async render(pass) {
     const { result, fresh } = await certificates(pass);
     pass.facts.certificateResult = result;
