@@ -4,7 +4,8 @@
 //  1. 200 guests whose Service IPs are loopback addresses where nothing listens, as on the local
 //     meta cluster: the guests' /readyz and etcd calls are refused at once. Time until every guest
 //     owns all its objects and its passes write nothing; the operator process's own memory (RSS,
-//     from /proc) before the first Cluster and at the end; writes after convergence; what the
+//     from /proc, and after a full garbage collection asked through its inspector also its V8
+//     heap in use) before the first Cluster and at the end; writes after convergence; what the
 //     fleet, which never becomes Ready, costs the operator process afterwards (CPU from /proc).
 //     Baseline: the bench creating as many objects (ConfigMaps of the same mean size) itself.
 //  2. The same 200 guests where 24 have Services that accept connections and never answer (fake
@@ -337,11 +338,47 @@ async function processUsage(pid: number): Promise<{ rssBytes: number; cpuMs: num
 type PassLine = { msg: string; cluster?: string; key?: string; writes?: number; failed?: number; error?: { message?: string }; kind?: string; name?: string; live?: boolean; differs?: string };
 
 /** The operator as its own process, with its debug log parsed for passes. */
-function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void): ChildProcess {
+/**
+ * The operator process's memory once a full garbage collection has run: its V8 heap in use and
+ * its RSS, through the inspector it opened on loopback (HeapProfiler.collectGarbage, then
+ * Runtime.getHeapUsage). Memory that is garbage waiting for a collection is not what a guest costs.
+ */
+async function memoryAfterGc(inspectorUrl: string, pid: number): Promise<{ heapBytes: number; rssBytes: number }> {
+  const socket = new WebSocket(inspectorUrl);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener('open', resolve, { once: true });
+    socket.addEventListener('error', () => reject(new Error(`the operator's inspector at ${inspectorUrl} did not answer`)), { once: true });
+  });
+  let next = 0;
+  const call = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const id = ++next;
+      const timer = setTimeout(() => reject(new Error(`inspector ${method}: no answer within 60s`)), 60_000);
+      const onMessage = (event: MessageEvent) => {
+        const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: { message?: string } };
+        if (message.id !== id) return;
+        clearTimeout(timer);
+        socket.removeEventListener('message', onMessage);
+        if (message.error) reject(new Error(`inspector ${method}: ${message.error.message}`));
+        else resolve(message.result ?? {});
+      };
+      socket.addEventListener('message', onMessage);
+      socket.send(JSON.stringify({ id, method }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    const usage = await call('Runtime.getHeapUsage');
+    return { heapBytes: Number(usage['usedSize']), rssBytes: (await processUsage(pid)).rssBytes };
+  } finally {
+    socket.close();
+  }
+}
+
+function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void, onInspector: (url: string) => void): ChildProcess {
   const kubeconfigPath = join(meta.directory, 'operator.kubeconfig');
   // TESSERA_BENCH_OPERATOR_PROFILE=<directory>: a V8 CPU profile of the operator process, written when it stops.
   const profile = process.env['TESSERA_BENCH_OPERATOR_PROFILE'];
-  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), operatorMain, `--kubeconfig=${kubeconfigPath}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0', `--workers=${DEFAULT_WORKERS}`], {
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), operatorMain, `--kubeconfig=${kubeconfigPath}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0', `--workers=${DEFAULT_WORKERS}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, TESSERA_LOG_LEVEL: 'debug' },
   });
@@ -359,6 +396,8 @@ function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void):
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
     for (const line of lines) {
+      const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
+      if (inspector) onInspector(inspector);
       recent.push(line.slice(0, 300));
       if (recent.length > 15) recent.shift();
       if (!line.includes('"Cluster pass"') && !line.includes('"Reconciler error"') && !line.includes('"applied owned object"')) continue;
@@ -386,6 +425,8 @@ type ConvergenceResult = {
   writesByField: Map<string, number>;
   rssBefore: number;
   rssAfter: number;
+  /** After a full garbage collection: V8 heap in use and RSS, before the first Cluster and at the end. */
+  afterGc: { before: { heapBytes: number; rssBytes: number }; after: { heapBytes: number; rssBytes: number } };
   steady: { seconds: number; passesPerSecond: number; cpuShare: number; writes: number };
   missing: string[];
   /** What the meta API server served from the first Cluster to convergence, by verb and resource. */
@@ -403,6 +444,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
   let writes = 0;
   let lastMeasuredWriteAt = 0;
   const writesByField = new Map<string, number>();
+  let inspector: string | undefined;
   const operator = startOperator(meta, (line) => {
     const name = (line.cluster ?? line.key ?? '').split('/')[1] ?? '';
     const now = performance.now();
@@ -423,13 +465,15 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     writes += line.writes ?? 0;
     lastPass.set(name, { writes: line.writes ?? 0, failed: (line.failed ?? 0) > 0, at: now });
     if ((line.writes ?? 0) > 0 && measured.has(name)) lastMeasuredWriteAt = now;
-  });
+  }, (url) => (inspector = url));
   const blackhole = options.silent > 0 ? await blackholeGuestServices(meta.admin, (name) => !measured.has(name)) : undefined;
   const owned = new OwnedObjects(meta.admin);
   await owned.start();
   try {
     await sleep(3000);
     const rssBefore = (await processUsage(operator.pid ?? 0)).rssBytes;
+    const inspectorUrl = await until('the operator inspector', async () => inspector, 30_000);
+    const gcBefore = await memoryAfterGc(inspectorUrl, operator.pid ?? 0);
     const manifest = parse(await readFile(new URL('../examples/cluster-minimal.yaml', import.meta.url), 'utf8')) as Cluster;
     const requestsBefore = await apiServerRequests(meta.admin);
     const started = performance.now();
@@ -469,6 +513,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     const writesBefore = writes;
     await sleep(steadyMs);
     const usageAfter = await processUsage(operator.pid ?? 0);
+    const gcAfter = await memoryAfterGc(inspectorUrl, operator.pid ?? 0);
     return {
       guests: options.guests,
       measured: measured.size,
@@ -482,6 +527,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
       writesByField,
       rssBefore,
       rssAfter: usageAfter.rssBytes,
+      afterGc: { before: gcBefore, after: gcAfter },
       steady: { seconds: steadyMs / 1000, passesPerSecond: (passes + passErrors - passesBefore) / (steadyMs / 1000), cpuShare: (usageAfter.cpuMs - usageBefore.cpuMs) / steadyMs, writes: writes - writesBefore },
       missing: [...measured].filter((name) => !complete(counts.get(name))).map((name) => `${name} ${JSON.stringify(counts.get(name) ?? {})}`),
       requests,
@@ -556,7 +602,10 @@ function report(title: string, result: ConvergenceResult): void {
   const served = result.requests.reduce((sum, [, value]) => sum + value.count, 0);
   console.log(`  meta API server, first Cluster to convergence: ${served} requests (watches aside); most time spent on:`);
   for (const [key, value] of result.requests.slice(0, 6)) console.log(`    ${key.padEnd(40)} ${String(value.count).padStart(6)} requests  ${value.seconds.toFixed(1)}s`);
-  console.log(`  operator process RSS:                   ${mebibytes(result.rssBefore)} before the first Cluster, ${mebibytes(result.rssAfter)} at the end: ${((result.rssAfter - result.rssBefore) / result.guests / 2 ** 20).toFixed(2)} MiB per guest`);
+  const perGuest = (after: number, before: number) => `${((after - before) / result.guests / 2 ** 20).toFixed(2)} MiB per guest`;
+  console.log(`  operator process RSS:                   ${mebibytes(result.rssBefore)} before the first Cluster, ${mebibytes(result.rssAfter)} at the end: ${perGuest(result.rssAfter, result.rssBefore)}`);
+  const { before, after } = result.afterGc;
+  console.log(`  after a full GC (inspector):            RSS ${mebibytes(before.rssBytes)} -> ${mebibytes(after.rssBytes)}: ${perGuest(after.rssBytes, before.rssBytes)};  V8 heap in use ${mebibytes(before.heapBytes)} -> ${mebibytes(after.heapBytes)}: ${perGuest(after.heapBytes, before.heapBytes)}`);
   console.log(`  afterwards (from ${MAX_UNSETTLED_REQUEUE_MS / 1000}s after convergence), ${result.steady.seconds}s of guests never Ready:  ${result.steady.passesPerSecond.toFixed(2)} passes/s, ${(result.steady.cpuShare * 100).toFixed(1)}% of a core (operator process), ${result.steady.writes} writes`);
 }
 
@@ -608,6 +657,8 @@ console.log(
     floorSeconds: round(floorMs / 1000),
     convergenceSeconds: round(convergenceMs(plain) / 1000),
     operatorMiBPerGuest: round((plain.rssAfter - plain.rssBefore) / GUESTS / 2 ** 20),
+    operatorMiBPerGuestAfterGc: round((plain.afterGc.after.rssBytes - plain.afterGc.before.rssBytes) / GUESTS / 2 ** 20),
+    operatorHeapMiBPerGuest: round((plain.afterGc.after.heapBytes - plain.afterGc.before.heapBytes) / GUESTS / 2 ** 20),
     writesAfterConvergence: plain.steady.writes,
     hungGuestsSlowdown: round(convergenceMs(withSilent) / convergenceMs(plain)),
     unreadyIdleCorePercent: round(plain.steady.cpuShare * 100, 2),
