@@ -20,7 +20,8 @@ function etcdConnection(pass: ClusterPass): EtcdApi | undefined {
   const secret = pass.facts.secrets?.get(pkiSecretNames(pass.name).etcdOperatorClient);
   const serviceIP = pass.facts.etcdClientIP;
   if (!secret?.data || !serviceIP) return undefined;
-  const identity = `${serviceIP}|${secret.metadata?.resourceVersion ?? ''}|${secret.data['tls.crt'] ?? ''}`;
+  // The Secret's resourceVersion moves with every change of its certificate.
+  const identity = `${serviceIP}|${secret.metadata?.resourceVersion ?? ''}`;
   const kept = pass.memory.etcd;
   if (kept?.identity === identity) return kept.api;
   const decode = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
