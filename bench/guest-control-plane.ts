@@ -26,6 +26,7 @@ import { apiServerArgs, etcdArgs, pkiLayout } from '../src/local/metacluster/con
 import { ensureMetaPki } from '../src/local/metacluster/meta-pki.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { RestClient, isNotFound, resourcePath } from '../src/controller/rest-client.ts';
+import { WRITE_VERBS, writeCounters } from './api-server-metrics.ts';
 import { GuestTimeline, milestonesFromLogs, processMilestones, timelineTable, type Milestone } from './guest-timeline.ts';
 import { processesMentioning } from '../test/harness/meta-cluster-cli.ts';
 
@@ -236,23 +237,8 @@ class Guests {
 }
 
 // (c): apiserver_request_total, summed over codes, by resource/subresource and verb.
-const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
 /** What the Cluster operator writes; subresources written by others (pods/status by the runtime, deployments/status by controller-manager, pods/binding by the scheduler) are left out. */
 const OPERATOR_OWNED = new Set(['clusters', 'clusters/status', 'secrets', 'services', 'deployments', 'pods', 'persistentvolumeclaims']);
-
-async function writeCounters(meta: RestClient): Promise<Map<string, number>> {
-  const text = await meta.get<string>('/metrics');
-  const counters = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const close = line.lastIndexOf('}');
-    const labels = Object.fromEntries([...line.slice(line.indexOf('{') + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (!WRITE_VERBS.has(labels['verb'] ?? '')) continue;
-    const key = `${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''} ${labels['verb']}`;
-    counters.set(key, (counters.get(key) ?? 0) + Number(line.slice(close + 1).trim()));
-  }
-  return counters;
-}
 
 async function writesOver(meta: RestClient, windowMs: number): Promise<{ owned: number; all: number; breakdown: Map<string, number> }> {
   const before = await writeCounters(meta);

@@ -21,13 +21,11 @@ import { createHost, deleteHost, hostCgroupProcesses, routePodSubnetToHost, sshA
 import { runOnHost, runStepsOnHost } from '../src/local/hosts/host-ssh.ts';
 import { readHostRecord } from '../src/local/hosts/host-layout.ts';
 import { renderKubernetesEndpoints } from '../src/local/fabric/guest-link.ts';
-import { approveJoinedKubelets } from '../src/local/hosts/guest-join.ts';
+import { approveJoinedKubelets, ensureNodePackages } from '../src/local/hosts/guest-join.ts';
 import { podSubnetOf } from '../src/local/fabric/vpc-plan.ts';
-import { findPackage } from '../src/node/catalogue.ts';
-import { ensurePackage, type PackageArtifact } from '../src/local/packages/package-artifacts.ts';
+import type { PackageArtifact } from '../src/local/packages/package-artifacts.ts';
 import { CGROUP_PROBE, renderJoinSteps } from '../src/node/join-steps.ts';
 import { PAUSE_IMAGE } from '../src/local/packages/images.ts';
-import { coreDnsVersionFor } from '../src/local/packages/node-builds.ts';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -103,14 +101,7 @@ async function residentMiB(pids: number[]): Promise<number> {
 }
 
 try {
-  const artifact = (name: string, version: string): Promise<PackageArtifact> => ensurePackage(findPackage(name, version));
-  const packages = {
-    runc: await artifact('runc', '1.5.3'),
-    cniPlugins: await artifact('cni-plugins', '1.10.0'),
-    containerd: await artifact('containerd', '2.4.2'),
-    kubelet: await artifact('kubelet', VERSION),
-    images: [await artifact('pause', '3.10.2'), await artifact('kube-proxy', VERSION), await artifact('coredns', coreDnsVersionFor(VERSION)), await artifact('demo', '1.0')],
-  };
+  const packages = await ensureNodePackages(VERSION);
   const all = [packages.runc, packages.cniPlugins, packages.containerd, packages.kubelet, ...packages.images];
 
   // (a) hosts: created one at a time, beside sshd alone.

@@ -35,15 +35,13 @@ import { Informer, type KubeObject } from '../src/controller/informer.ts';
 import { hostCgroupProcesses, routePodSubnetToHost } from '../src/local/hosts/local-hosts.ts';
 import { runOnHost, runStepsOnHost } from '../src/local/hosts/host-ssh.ts';
 import { readHostRecord } from '../src/local/hosts/host-layout.ts';
-import { bootstrapTokenSecret, clusterDnsAddress } from '../src/local/hosts/guest-join.ts';
+import { bootstrapTokenSecret, clusterDnsAddress, ensureNodePackages } from '../src/local/hosts/guest-join.ts';
 import { judgeKubeletCsr, type KubeletCsr, type MachineIdentity } from '../src/operators/machine/kubelet-csr.ts';
 import { renderKubernetesEndpoints } from '../src/local/fabric/guest-link.ts';
 import { podSubnetOf } from '../src/local/fabric/vpc-plan.ts';
-import { findPackage } from '../src/node/catalogue.ts';
-import { ensurePackage, type PackageArtifact } from '../src/local/packages/package-artifacts.ts';
 import { CGROUP_PROBE, renderJoinSteps } from '../src/node/join-steps.ts';
 import { PAUSE_IMAGE } from '../src/local/packages/images.ts';
-import { coreDnsVersionFor } from '../src/local/packages/node-builds.ts';
+import { writeCounters } from './api-server-metrics.ts';
 import { LocalOperatorsProcess } from '../test/harness/local-operators-process.ts';
 import { MACHINE_FIELD_MANAGER } from '../src/operators/machine/operator.ts';
 
@@ -136,20 +134,6 @@ function writers(before: Watched | undefined, after: Watched): string[] {
   return fields(after).filter((field) => previous.get(entry(field)) !== field.time).map(entry);
 }
 
-// apiserver_request_total, summed over codes, by "resource[/subresource] VERB".
-const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
-async function writeCounters(client: RestClient): Promise<Map<string, number>> {
-  const counters = new Map<string, number>();
-  for (const line of (await client.get<string>('/metrics')).split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const close = line.lastIndexOf('}');
-    const labels = Object.fromEntries([...line.slice(line.indexOf('{') + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
-    if (!WRITE_VERBS.has(labels['verb'] ?? '')) continue;
-    const key = `${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''} ${labels['verb']}`;
-    counters.set(key, (counters.get(key) ?? 0) + Number(line.slice(close + 1).trim()));
-  }
-  return counters;
-}
 function counterDelta(before: Map<string, number>, after: Map<string, number>, resources: readonly string[]): Map<string, number> {
   const delta = new Map<string, number>();
   for (const [key, value] of after) {
@@ -183,14 +167,7 @@ let machineHosts: string[] = [];
 const informers: Informer<Watched>[] = [];
 let floorDeleted = false;
 try {
-  const artifact = (name: string, version: string): Promise<PackageArtifact> => ensurePackage(findPackage(name, version));
-  const packages = {
-    runc: await artifact('runc', '1.5.3'),
-    cniPlugins: await artifact('cni-plugins', '1.10.0'),
-    containerd: await artifact('containerd', '2.4.2'),
-    kubelet: await artifact('kubelet', VERSION),
-    images: [await artifact('pause', '3.10.2'), await artifact('kube-proxy', VERSION), await artifact('coredns', coreDnsVersionFor(VERSION)), await artifact('demo', '1.0')],
-  };
+  const packages = await ensureNodePackages(VERSION);
 
   await tessera('up', '--detach');
   operators.start();

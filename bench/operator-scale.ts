@@ -36,6 +36,7 @@ import { RestClient, isAlreadyExists, resourcePath } from '../src/controller/res
 import { Informer, type KubeObject } from '../src/controller/informer.ts';
 import type { Cluster } from '../src/api/v1alpha1/cluster.ts';
 import { DEFAULT_WORKERS } from '../src/operators/cluster/operator.ts';
+import { requestTimes } from './api-server-metrics.ts';
 import { MAX_UNSETTLED_REQUEUE_MS } from '../src/operators/cluster/reconciler.ts';
 import { CLUSTER_LABEL } from '../src/operators/cluster/names.ts';
 
@@ -475,7 +476,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     const inspectorUrl = await until('the operator inspector', async () => inspector, 30_000);
     const gcBefore = await memoryAfterGc(inspectorUrl, operator.pid ?? 0);
     const manifest = parse(await readFile(new URL('../examples/cluster-minimal.yaml', import.meta.url), 'utf8')) as Cluster;
-    const requestsBefore = await apiServerRequests(meta.admin);
+    const requestsBefore = await requestTimes(meta.admin);
     const started = performance.now();
     await inParallel(names, 8, async (name) => {
       await meta.admin.create(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: NAMESPACE }), { ...manifest, metadata: { name, namespace: NAMESPACE } }).catch((error: unknown) => {
@@ -502,7 +503,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
         break;
       }
     }
-    const requests = requestsBetween(requestsBefore, await apiServerRequests(meta.admin));
+    const requests = requestsBetween(requestsBefore, await requestTimes(meta.admin));
     // Afterwards: what guests that never become Ready cost the operator process, once each guest's
     // requeue has backed off to its cap (a minute; it doubles from 1 s while nothing changes).
     await sleep(MAX_UNSETTLED_REQUEUE_MS);
@@ -538,24 +539,6 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     operator.kill('SIGTERM');
     await new Promise((resolve) => (operator.exitCode !== null ? resolve(undefined) : operator.once('exit', resolve)));
   }
-}
-
-/** Requests the meta API server served, by verb and resource, with the seconds spent on them (its own metrics). */
-async function apiServerRequests(admin: RestClient): Promise<Map<string, { count: number; seconds: number }>> {
-  const text = await admin.get<string>('/metrics');
-  const requests = new Map<string, { count: number; seconds: number }>();
-  for (const line of text.split('\n')) {
-    const metric = /^apiserver_request_duration_seconds_(count|sum)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!metric) continue;
-    const labels = Object.fromEntries([...(metric[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (labels['verb'] === 'WATCH') continue;
-    const key = `${labels['verb']} ${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
-    const entry = requests.get(key) ?? { count: 0, seconds: 0 };
-    if (metric[1] === 'count') entry.count += Number(metric[3]);
-    else entry.seconds += Number(metric[3]);
-    requests.set(key, entry);
-  }
-  return requests;
 }
 
 function requestsBetween(before: Map<string, { count: number; seconds: number }>, after: Map<string, { count: number; seconds: number }>): [string, { count: number; seconds: number }][] {

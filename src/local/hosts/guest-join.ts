@@ -127,15 +127,7 @@ export async function joinGuest(options: GuestJoinOptions): Promise<void> {
   await kubectl(['apply', '-f', '-'], { kubeconfig: options.guestKubeconfigPath, input: objects.map((object) => JSON.stringify(object)).join('\n') });
   onProgress(`guest ${options.cluster}: kubernetes endpoints at the hosts' relay, bootstrap token ${id} issued`);
 
-  const version = cluster.spec.version;
-  const artifact = (name: string, packageVersion: string) => ensurePackage(findPackage(name, packageVersion), { onProgress });
-  const packages: NodePackages = {
-    runc: await artifact('runc', RUNC_VERSION),
-    cniPlugins: await artifact('cni-plugins', CNI_PLUGINS_VERSION),
-    containerd: await artifact('containerd', CONTAINERD_VERSION),
-    kubelet: await artifact('kubelet', version),
-    images: [await artifact('pause', PAUSE_VERSION), await artifact('kube-proxy', version), await artifact('coredns', coreDnsVersionFor(version)), await artifact('demo', '1.0')],
-  };
+  const packages = await ensureNodePackages(cluster.spec.version, onProgress);
   const records: HostRecord[] = [];
   await Promise.all(
     options.hosts.map(async (name) => {
@@ -163,9 +155,21 @@ export async function joinGuest(options: GuestJoinOptions): Promise<void> {
         await runStepsOnHost(tesseraHome, record, [step]);
         onProgress(`host ${name}: ${step.name}`);
       }
-      onProgress(`host ${name}: kubelet ${version} started in ${((Date.now() - started) / 1000).toFixed(1)} s, pod subnet ${podSubnet}`);
+      onProgress(`host ${name}: kubelet ${cluster.spec.version} started in ${((Date.now() - started) / 1000).toFixed(1)} s, pod subnet ${podSubnet}`);
     }),
   );
   await approveJoinedKubelets(options, records, id);
   await Promise.all(records.map((record) => runStepsOnHost(tesseraHome, record, [kubeletHealthyStep()])));
+}
+
+/** The node stack's packages for a guest at `kubernetesVersion`, built or fetched into the local cache. */
+export async function ensureNodePackages(kubernetesVersion: string, onProgress?: (message: string) => void): Promise<NodePackages> {
+  const artifact = (name: string, packageVersion: string) => ensurePackage(findPackage(name, packageVersion), { onProgress });
+  return {
+    runc: await artifact('runc', RUNC_VERSION),
+    cniPlugins: await artifact('cni-plugins', CNI_PLUGINS_VERSION),
+    containerd: await artifact('containerd', CONTAINERD_VERSION),
+    kubelet: await artifact('kubelet', kubernetesVersion),
+    images: [await artifact('pause', PAUSE_VERSION), await artifact('kube-proxy', kubernetesVersion), await artifact('coredns', coreDnsVersionFor(kubernetesVersion)), await artifact('demo', '1.0')],
+  };
 }
