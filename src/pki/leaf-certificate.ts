@@ -81,7 +81,7 @@ export async function issueCertificate(options: LeafCertificateOptions): Promise
     );
   }
   const now = requireValidDate(options.now ?? new Date(), 'now', issuingCaller);
-  const ca = await readCertificateAuthority(options.ca);
+  const ca = await signingAuthority(options.ca);
 
   const requestedNotAfter = now.getTime() + options.validity;
   const notAfter = new Date(Math.min(requestedNotAfter, ca.certificate.validToDate.getTime()));
@@ -139,6 +139,27 @@ type CertificateAuthorityForSigning = {
   signingKey: webcrypto.CryptoKey;
   signingAlgorithm: { name: string; hash: string };
 };
+
+/**
+ * CAs read for signing lately, by their PEMs: a guest's certificates are issued a dozen at a
+ * time by the same three CAs, and reading one (parsing, checking the key) cost more than the
+ * signature. Only what the PEMs determine is kept, so a changed CA is simply another entry.
+ */
+const recentAuthorities = new Map<string, Promise<CertificateAuthorityForSigning>>();
+const RECENT_AUTHORITIES = 32;
+
+function signingAuthority(ca: KeyPairPem | undefined): Promise<CertificateAuthorityForSigning> {
+  if (ca === undefined || ca === null || typeof ca.certPem !== 'string' || typeof ca.keyPem !== 'string') return readCertificateAuthority(ca);
+  const key = `${ca.certPem}\n${ca.keyPem}`;
+  let authority = recentAuthorities.get(key);
+  if (!authority) {
+    authority = readCertificateAuthority(ca);
+    authority.catch(() => recentAuthorities.delete(key));
+    recentAuthorities.set(key, authority);
+    if (recentAuthorities.size > RECENT_AUTHORITIES) recentAuthorities.delete(recentAuthorities.keys().next().value as string);
+  }
+  return authority;
+}
 
 async function readCertificateAuthority(ca: KeyPairPem | undefined): Promise<CertificateAuthorityForSigning> {
   if (ca === undefined || ca === null) {

@@ -97,11 +97,14 @@ export function controllerManagerArgs(config: MetaClusterConfig, pki: PkiLayout)
     `--service-account-private-key-file=${pki.serviceAccount.privateKey}`,
     `--service-cluster-ip-range=${config.serviceCIDR}`,
     '--use-service-account-credentials=true',
-    // A cell hosts hundreds of control planes: at the default 20 requests/s per controller the
-    // Deployment and ReplicaSet controllers took minutes to roll out 600 control-plane
-    // Deployments, and every guest waited for them (bench/operator-scale.ts).
-    '--kube-api-qps=100',
-    '--kube-api-burst=200',
+    // A cell hosts hundreds of control planes, three Deployments each: at the default 20
+    // requests/s per controller and 5 workers each, the Deployment and ReplicaSet controllers took
+    // minutes to roll out 600 control-plane Deployments, and every guest waited for them
+    // (bench/operator-scale.ts).
+    '--kube-api-qps=300',
+    '--kube-api-burst=600',
+    '--concurrent-deployment-syncs=20',
+    '--concurrent-replicaset-syncs=20',
     // Pod IPs are loopback addresses, which Endpoints and EndpointSlices may not hold; the
     // runtime computes service endpoints itself (src/local/network).
     '--controllers=*,bootstrapsigner,tokencleaner,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller',
@@ -118,6 +121,10 @@ export function schedulerArgs(config: MetaClusterConfig, pki: PkiLayout): string
     `--authorization-kubeconfig=${kubeconfig}`,
     '--bind-address=127.0.0.1',
     `--secure-port=${config.schedulerPort}`,
+    // Four pods per guest to bind, each with its Event: at the default 50 requests/s, binding
+    // trailed a fleet of new guests by tens of seconds (bench/operator-scale.ts).
+    '--kube-api-qps=200',
+    '--kube-api-burst=400',
     '--leader-elect=true',
     '--profiling=false',
   ];

@@ -76,6 +76,8 @@ export type GuestMemory = {
   etcd?: { identity: string; api: EtcdApi };
   /** The last certificate reconciliation and what it was computed from (pki.ts). */
   certificates?: { inputs: string; result: CertificateSecretsResult; entries?: unknown };
+  /** The admin credentials as read from the admin kubeconfig Secret's data (the kubeconfig, base64). */
+  credentials?: { source: string; credentials: GuestCredentials };
 };
 
 /** What components learn and hand to the components after them. */

@@ -34,6 +34,14 @@ for (const [what, start] of silentServers) {
     assert.ok(elapsed >= 995 && elapsed <= 1000 + slackMs, `gave up after ${Math.round(elapsed)} ms, expected about 1000`);
   });
 
+  test(`a member list from a server that ${what} fails at its own shorter timeout`, { timeout: 15_000 }, async () => {
+    const etcd = new EtcdClusterClient(await start(), tls, servername, { timeoutMs: 5000, listTimeoutMs: 600 });
+    const started = performance.now();
+    await assert.rejects(etcd.listMembers(), /no answer within 600ms/);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 595 && elapsed <= 600 + slackMs, `gave up after ${Math.round(elapsed)} ms, expected about 600`);
+  });
+
   test(`a health check of a server that ${what} says unhealthy after its default 3 s`, { timeout: 15_000 }, async () => {
     const etcd = new EtcdClusterClient(await start(), tls, servername);
     const started = performance.now();

@@ -13,19 +13,21 @@ export class EtcdClusterClient {
   private readonly tls: EtcdTls;
   private readonly servername: string | undefined;
 
-  private readonly timeoutMs: { request: number; health: number };
+  private readonly timeoutMs: { request: number; health: number; list: number };
   /** Made on first use and kept: parsing the key and CA on every call cost more than the call. */
   private secureContext: SecureContext | undefined;
 
   /**
    * `endpoint` may be an IP (e.g. a Service ClusterIP); `servername` is the name its certificate
-   * carries. Each call ends within `timeoutMs` (default 5 s; health checks 3 s) in all.
+   * carries. Each call ends within `timeoutMs` (default 5 s; health checks 3 s; the member list
+   * `listTimeoutMs`, default as other calls) in all.
    */
-  constructor(endpoint: string, tls: EtcdTls, servername?: string, options: { timeoutMs?: number; healthTimeoutMs?: number } = {}) {
+  constructor(endpoint: string, tls: EtcdTls, servername?: string, options: { timeoutMs?: number; healthTimeoutMs?: number; listTimeoutMs?: number } = {}) {
     this.endpoint = new URL(endpoint);
     this.tls = tls;
     this.servername = servername;
-    this.timeoutMs = { request: options.timeoutMs ?? 5000, health: options.healthTimeoutMs ?? 3000 };
+    const request = options.timeoutMs ?? 5000;
+    this.timeoutMs = { request, health: options.healthTimeoutMs ?? 3000, list: options.listTimeoutMs ?? request };
   }
 
   private call<T>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = this.timeoutMs.request): Promise<T> {
@@ -66,7 +68,7 @@ export class EtcdClusterClient {
 
   async listMembers(): Promise<EtcdMember[]> {
     type Raw = { members?: { ID?: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }[] };
-    const response = await this.call<Raw>('POST', '/v3/cluster/member/list', { linearizable: true });
+    const response = await this.call<Raw>('POST', '/v3/cluster/member/list', { linearizable: true }, this.timeoutMs.list);
     return (response.members ?? []).map((m) => ({ id: String(m.ID ?? ''), name: m.name ?? '', peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: m.isLearner ?? false }));
   }
 

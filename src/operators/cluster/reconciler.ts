@@ -95,9 +95,15 @@ export type ClusterReconcilerOptions = {
   components?: readonly ClusterComponent[];
 };
 
-const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName);
 /** A guest's /readyz answers in milliseconds when it is up; a silent one must not hold a worker long. */
 export const READYZ_TIMEOUT_MS = 2000;
+/**
+ * The same for the member list every pass reads: a member that accepts and never answers would
+ * hold a worker 5 s a pass. Changes of membership (add, remove) keep the longer default: they
+ * are rare, and giving up on one halfway helps nobody.
+ */
+export const ETCD_MEMBER_LIST_TIMEOUT_MS = 2000;
+const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName, { listTimeoutMs: ETCD_MEMBER_LIST_TIMEOUT_MS });
 const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => {
   const secureContext = guestSecureContext(credentials);
   return { readyz: () => probeReadyz(endpoint, secureContext, READYZ_TIMEOUT_MS), client: guestClient(endpoint, credentials, clusterName) };

@@ -33,6 +33,11 @@ export async function ensurePackageVersion(meta: MetaApi, cluster: Cluster, now:
   return created;
 }
 
+/** What of a Cluster the ClusterPackageVersion and its status are made from. */
+export function packageVersionInputs(cluster: Cluster): unknown {
+  return { version: cluster.spec.version, running: cluster.status?.versions?.apiServer, deleting: cluster.metadata.deletionTimestamp !== undefined };
+}
+
 /** Valid (catalogue and skew) and the revision history, newest first. */
 export function nextPackageVersionStatus(object: ClusterPackageVersion, cluster: Cluster, now: Date): ClusterPackageVersionStatus {
   const status: ClusterPackageVersionStatus = structuredClone(object.status ?? {});

@@ -18,7 +18,7 @@ import { applyStatus, semanticEqual } from '../../controller/status.ts';
 import { sshConnector } from './ssh-connection.ts';
 import { guestConnector, secretReader } from './guest-api.ts';
 import { MACHINE_FINALIZER, MachineReconciler } from './reconciler.ts';
-import { ensurePackageVersion, nextPackageVersionStatus } from './cluster-package-version.ts';
+import { ensurePackageVersion, nextPackageVersionStatus, packageVersionInputs } from './cluster-package-version.ts';
 import type { ArtifactSource, MetaApi, NodeFabric } from './machine-pass.ts';
 import type { RemediationSettings } from './remediation-policy.ts';
 import { TERMINAL_PHASES, type NodeRolloutState, type PackageRollout } from '../../api/v1alpha1/package-rollout.ts';
@@ -144,7 +144,10 @@ export class MachineOperator {
         }
       },
     });
-    this.packageVersionController.watch(this.clusters);
+    // Only what the set and its validity follow: the Cluster's versions and its deletion, not every status write.
+    this.packageVersionController.watch(this.clusters, undefined, {
+      predicate: ({ type, object, old }) => type !== 'update' || old === undefined || !semanticEqual(packageVersionInputs(old), packageVersionInputs(object)),
+    });
     this.packageVersionController.watch(this.packageVersions, (object) => [objectKey(object)]);
   }
 

@@ -12,7 +12,7 @@ import { Logger } from '../../controller/logger.ts';
 import { resourcePath } from '../../controller/rest-client.ts';
 import type { Cluster } from '../../api/v1alpha1/cluster.ts';
 import { defaultTierPolicySpec, type TierPolicySpec } from '../../api/v1alpha1/tier-policy.ts';
-import { TieringController } from './tiering-controller.ts';
+import { TieringController, tieringInputsChanged } from './tiering-controller.ts';
 
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
@@ -44,13 +44,30 @@ test('a guest loaded with thousands of objects moves up one tier after the windo
   await meta.client.create('/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'loaded-admin-kubeconfig' }, data: { kubeconfig: Buffer.from(await readFile(guest.kubeconfigPath, 'utf8')).toString('base64') } });
   const clusterPath = resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: 'default', name: 'loaded' });
   await meta.client.create('/apis/tessera.dev/v1alpha1/namespaces/default/clusters', { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'loaded' }, spec: { version: '1.37.2', mode: 'Minimal' } });
-  // The Cluster operator's part, played here: the guest is up and its admin kubeconfig named.
-  await meta.client.apply(`${clusterPath}/status`, { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'loaded', namespace: 'default' }, status: { phase: 'Ready', adminKubeconfigSecret: 'loaded-admin-kubeconfig' } }, 'tessera-cluster-operator-status', true);
+  // The Cluster operator's part, played here: its admin kubeconfig named, the guest API not up yet.
+  const operatorStatus = (apiAvailable: boolean) => ({
+    phase: apiAvailable ? 'Ready' : 'Provisioning',
+    adminKubeconfigSecret: 'loaded-admin-kubeconfig',
+    conditions: [{ type: 'APIServerAvailable', status: apiAvailable ? 'True' : 'False', reason: apiAvailable ? 'ReadyzOK' : 'ReadyzFailing', message: '', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+  });
+  const writeOperatorStatus = (apiAvailable: boolean) => meta.client.apply(`${clusterPath}/status`, { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'loaded', namespace: 'default' }, status: operatorStatus(apiAvailable) }, 'tessera-cluster-operator-status', true);
+  await writeOperatorStatus(false);
 
   const controller = new TieringController({ client: meta.client, logger: new Logger({ write: () => {} }) });
   await controller.start();
   try {
     const get = () => meta.client.get<Cluster>(clusterPath);
+    // While the guest API is not up the guest gets its first tier and is not scraped.
+    const beforeUp = await eventually('first tier before the guest API is up', async () => {
+      const cluster = await get();
+      return cluster.status?.tier ? cluster : undefined;
+    });
+    assert.equal(beforeUp.status?.tier, 'XS');
+    const tiered = beforeUp.status?.conditions?.find((condition) => condition.type === 'Tiered');
+    assert.equal(tiered?.status, 'Unknown');
+    assert.match(tiered?.message ?? '', /guest API is not available yet/);
+    assert.equal(beforeUp.status?.load, undefined);
+    await writeOperatorStatus(true);
     const initial = await eventually('first tier and score', async () => {
       const cluster = await get();
       return cluster.status?.tier && cluster.status.load?.score !== undefined ? cluster : undefined;
@@ -110,4 +127,25 @@ test('a guest loaded with thousands of objects moves up one tier after the windo
   } finally {
     await controller.stop();
   }
+});
+
+test('a Cluster update wakes the tiering controller only when it changes what a pass reads', () => {
+  const base: Cluster = {
+    apiVersion: 'tessera.dev/v1alpha1',
+    kind: 'Cluster',
+    metadata: { name: 'g', namespace: 'default' },
+    spec: { version: '1.37.2', mode: 'Minimal' },
+    status: { phase: 'Provisioning', adminKubeconfigSecret: 'g-admin-kubeconfig', conditions: [{ type: 'APIServerAvailable', status: 'False', reason: 'ReadyzFailing', message: 'refused', lastTransitionTime: '2026-12-06T00:00:00Z' }] },
+  } as Cluster;
+  const withStatus = (status: Partial<NonNullable<Cluster['status']>>): Cluster => ({ ...base, status: { ...base.status, ...status } }) as Cluster;
+  const available = (status: string, message: string) => withStatus({ conditions: [{ type: 'APIServerAvailable', status, reason: 'x', message, lastTransitionTime: '2026-12-06T00:00:01Z' }] as never });
+  // The Cluster operator's progress and this controller's own writes: no.
+  assert.equal(tieringInputsChanged(base, withStatus({ phase: 'Degraded' })), false);
+  assert.equal(tieringInputsChanged(base, available('False', 'timed out')), false);
+  assert.equal(tieringInputsChanged(base, withStatus({ tier: 'S' })), false);
+  // The guest API coming up, the admin kubeconfig, the spec, the cell: yes.
+  assert.equal(tieringInputsChanged(base, available('True', 'ok')), true);
+  assert.equal(tieringInputsChanged(base, withStatus({ adminKubeconfigSecret: 'other' })), true);
+  assert.equal(tieringInputsChanged(base, { ...base, spec: { ...base.spec, tier: 'L' } } as Cluster), true);
+  assert.equal(tieringInputsChanged(base, withStatus({ cell: 'cell-b' })), true);
 });

@@ -16,7 +16,8 @@ import { SharedInformers, objectKey, splitObjectKey, type Informer } from '../..
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
 import { RestClient, resourcePath } from '../../controller/rest-client.ts';
-import { applyStatus } from '../../controller/status.ts';
+import { applyStatus, semanticEqual } from '../../controller/status.ts';
+import { ConditionType } from '../cluster/status.ts';
 import { cellCapacity, nodeResources } from '../placement/cell-capacity.ts';
 import { emptyUsage, fitsCell, type CellCapacity } from '../placement/placement.ts';
 import { FieldManager } from '../placement/status.ts';
@@ -61,7 +62,9 @@ export class TieringController {
     this.policies = informers.informer<TierPolicy>('/apis/tessera.dev/v1alpha1/tierpolicies', { onError });
     this.events = new EventRecorder(client, 'tessera-tiering-controller', undefined, onError);
     this.controller = new Controller({ name: 'tiering', reconcile: (key) => this.reconcile(key), workers: options.workers ?? 4, metrics: options.metrics, logger });
-    this.controller.watch(this.clusters, (cluster) => (this.runsHere(cluster) ? [objectKey(cluster)] : []));
+    this.controller.watch(this.clusters, (cluster) => (this.runsHere(cluster) ? [objectKey(cluster)] : []), {
+      predicate: ({ type, object, old }) => type !== 'update' || old === undefined || tieringInputsChanged(old, object),
+    });
     this.controller.watch(this.policies, () => this.clusters.list().filter((cluster) => this.runsHere(cluster)).map(objectKey));
     this.controller.watch(this.cells, () => []);
   }
@@ -103,7 +106,11 @@ export class TieringController {
 
     let samplesText: string | undefined;
     let scrapeError: string | undefined;
-    if (secretName) {
+    if (!guestApiAvailable(cluster)) {
+      // Nothing to read yet, and a connection to a guest that is not up would only fail: a fleet
+      // of guests being created would cost a Secret read and a refused connection each, every pass.
+      scrapeError = `the guest API is not available yet (condition ${ConditionType.APIServerAvailable} is not True)`;
+    } else if (secretName) {
       try {
         samplesText = await (await this.guestClient(key, namespace, secretName)).get<string>('/metrics');
       } catch (error) {
@@ -212,6 +219,28 @@ export class TieringController {
   private async refreshNodes(): Promise<void> {
     this.nodeCache = (await this.client.get<{ items: V1Node[] }>('/api/v1/nodes')).items;
   }
+}
+
+/** Whether the Cluster operator reports the guest's API up (its /readyz answers through the Service). */
+function guestApiAvailable(cluster: Cluster): boolean {
+  return cluster.status?.conditions?.some((condition) => condition.type === ConditionType.APIServerAvailable && condition.status === 'True') ?? false;
+}
+
+/**
+ * Whether a Cluster update changes what a pass reads: the spec (a pinned tier, the placement),
+ * deletion, the cell, the admin kubeconfig, whether the guest API is up. Not the Cluster
+ * operator's progress nor this controller's own writes: each would start another scrape, and
+ * the scrape interval already brings every guest back.
+ */
+export function tieringInputsChanged(old: Cluster, next: Cluster): boolean {
+  const read = (cluster: Cluster) => ({
+    spec: cluster.spec,
+    deletionTimestamp: cluster.metadata.deletionTimestamp,
+    cell: cluster.status?.cell,
+    adminKubeconfigSecret: cluster.status?.adminKubeconfigSecret,
+    guestApiAvailable: guestApiAvailable(cluster),
+  });
+  return !semanticEqual(read(old), read(next));
 }
 
 function ownConditions(cluster: Cluster) {

@@ -81,7 +81,11 @@ export const pki: ClusterComponent = {
     pass.facts.certificateChecksum = checksumOf(result.secrets, mounted);
     pass.facts.certificates = { notAfter: result.earliestNotAfter.toISOString(), caNotAfter: result.caNotAfter.toISOString(), renewAt: result.renewAt.toISOString() };
     const admin = secrets.get(names.adminKubeconfig)?.data?.['kubeconfig'];
-    if (admin) pass.facts.credentials = credentialsFromKubeconfig(Buffer.from(admin, 'base64').toString('utf8'));
+    if (admin) {
+      // Parsing the kubeconfig every pass cost more than the rest of the component once settled.
+      if (pass.memory.credentials?.source !== admin) pass.memory.credentials = { source: admin, credentials: credentialsFromKubeconfig(Buffer.from(admin, 'base64').toString('utf8')) };
+      pass.facts.credentials = pass.memory.credentials.credentials;
+    }
     pass.requeueWithin(Math.max(1000, result.renewAt.getTime() - pass.now.getTime()));
   },
   observe(pass) {
