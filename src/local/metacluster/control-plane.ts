@@ -98,13 +98,11 @@ export function controllerManagerArgs(config: MetaClusterConfig, pki: PkiLayout)
     `--service-cluster-ip-range=${config.serviceCIDR}`,
     '--use-service-account-credentials=true',
     // A cell hosts hundreds of control planes, three Deployments each: at the default 20
-    // requests/s per controller and 5 workers each, the Deployment and ReplicaSet controllers took
-    // minutes to roll out 600 control-plane Deployments, and every guest waited for them
-    // (bench/operator-scale.ts).
+    // requests/s per controller the Deployment and ReplicaSet controllers took minutes to roll
+    // out 600 control-plane Deployments, and every guest waited for them (bench/operator-scale.ts).
+    // More workers than the default 5 made it no faster: they wrote each Deployment's status more often.
     '--kube-api-qps=300',
     '--kube-api-burst=600',
-    '--concurrent-deployment-syncs=20',
-    '--concurrent-replicaset-syncs=20',
     // Pod IPs are loopback addresses, which Endpoints and EndpointSlices may not hold; the
     // runtime computes service endpoints itself (src/local/network).
     '--controllers=*,bootstrapsigner,tokencleaner,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller',

@@ -76,12 +76,16 @@ export type GuestMemory = {
   etcd?: { identity: string; api: EtcdApi };
   /** The last certificate reconciliation and what it was computed from (pki.ts). */
   certificates?: { inputs: string; result: CertificateSecretsResult; entries?: unknown };
+  /** Per Service name, how many picked ClusterIPs were found taken (the next pick is attempt N). */
+  serviceAddressAttempts?: Map<string, number>;
   /** The admin credentials as read from the admin kubeconfig Secret's data (the kubeconfig, base64). */
   credentials?: { source: string; credentials: GuestCredentials };
 };
 
 /** What components learn and hand to the components after them. */
 export type PassFacts = {
+  /** The meta cluster's Service range this pass picks ClusterIPs from, if any. */
+  serviceCIDR?: string;
   apiServerIP?: string;
   etcdClientIP?: string;
   endpoint?: string;
@@ -119,6 +123,8 @@ export type PassOptions = {
   egressSelectorConfigFile?: string;
   resyncPeriodMs: number;
   fieldManager: string;
+  /** The meta cluster's Service range, to pick ClusterIPs from (service-addresses.ts); undefined: the API server picks. */
+  serviceCIDR?: () => Promise<string | undefined>;
 };
 
 export class ClusterPass {
@@ -261,6 +267,8 @@ export interface ClusterComponent extends GraphTask<ClusterComponentName> {
   render(pass: ClusterPass): MetaObject[] | Promise<MetaObject[]>;
   /** Owned objects of this component that exist but are no longer in `desired`. */
   prune?(pass: ClusterPass, desired: readonly MetaObject[]): MetaObject[];
+  /** A write the API server refused: the object to write instead, or undefined to fail the component. */
+  retry?(pass: ClusterPass, refused: MetaObject, error: unknown): MetaObject | undefined;
   /** Work beyond applying objects: etcd membership changes, writes inside the guest. */
   act?(pass: ClusterPass, applied: readonly MetaObject[]): Promise<void>;
   /** What runs now: the condition and readiness. */
@@ -276,6 +284,22 @@ export class ComponentError extends Error {
   }
 }
 
+/** Applies `object`, and what the component asks to write instead each time one is refused. */
+async function applyOrRetry(component: ClusterComponent, pass: ClusterPass, object: MetaObject): Promise<MetaObject> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await pass.apply<MetaObject>(object);
+    } catch (error) {
+      const instead = tries < MAX_WRITE_TRIES ? component.retry?.(pass, object, error) : undefined;
+      if (!instead) throw error;
+      object = instead;
+    }
+  }
+}
+
+/** Tries of one object's write within a pass (see ClusterComponent.retry). */
+const MAX_WRITE_TRIES = 8;
+
 /** Runs one component: render, apply what differs, prune, act, observe. */
 export async function runComponent(component: ClusterComponent, pass: ClusterPass): Promise<ComponentStatus> {
   const desired = await component.render(pass);
@@ -286,7 +310,7 @@ export async function runComponent(component: ClusterComponent, pass: ClusterPas
     if (failure) throw failure.reason;
     applied = results.map((result) => (result as PromiseFulfilledResult<MetaObject>).value);
   } else {
-    for (const object of desired) applied.push(await pass.apply<MetaObject>(object));
+    for (const object of desired) applied.push(await applyOrRetry(component, pass, object));
   }
   for (const stale of component.prune?.(pass, desired) ?? []) await pass.remove(stale, `${component.name} no longer renders it`);
   await component.act?.(pass, applied);

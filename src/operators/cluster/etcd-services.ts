@@ -24,13 +24,15 @@ export function renderEtcdPeerService(context: RenderContext): V1Service {
   };
 }
 
-export function renderEtcdClientService(context: RenderContext): V1Service {
+/** `clusterIP`: the address to ask for (service-addresses.ts); absent, the API server picks one. */
+export function renderEtcdClientService(context: RenderContext, clusterIP?: string): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: ownedObjectMeta(context, etcdClientServiceName(context.cluster.metadata.name), 'etcd'),
     spec: {
       type: 'ClusterIP',
+      ...(clusterIP ? { clusterIP } : {}),
       selector: componentSelector(context.cluster.metadata.name, 'etcd'),
       ports: [{ name: 'client', port: ETCD_CLIENT_PORT, targetPort: ETCD_CLIENT_PORT, protocol: 'TCP' }],
     },

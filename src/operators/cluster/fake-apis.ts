@@ -150,6 +150,11 @@ export class FakeMetaCluster {
         return this.put({ ...live, status: this.applyStatus(path, manager, live['status'] as Status | undefined, desired['status'] as Status | undefined) }) as T;
       }
       const merged = merge(live, desired) as StoredObject;
+      // As the API server: an address asked for that another Service holds is refused.
+      const asked = (desired['spec'] as { clusterIP?: string } | undefined)?.clusterIP;
+      if (kind === 'Service' && !live && asked && asked !== 'None' && this.list('Service').some((other) => (other as StoredObject & { spec?: { clusterIP?: string } }).spec?.clusterIP === asked)) {
+        throw new ApiError(422, 'Invalid', `Service "${name}" is invalid: spec.clusterIPs: Invalid value: ["${asked}"]: failed to allocate IP ${asked}: provided IP is already allocated`, undefined);
+      }
       if (kind === 'Service' && !(merged['spec'] as { clusterIP?: string } | undefined)?.clusterIP) {
         merged['spec'] = { ...(merged['spec'] as object), clusterIP: `10.0.0.${this.nextIP++}` };
       }

@@ -11,6 +11,7 @@ import { Controller } from '../../controller/controller.ts';
 import { EventRecorder } from '../../controller/events.ts';
 import type { Logger } from '../../controller/logger.ts';
 import type { ControllerMetrics } from '../../controller/metrics.ts';
+import { serviceRangeReader } from './service-addresses.ts';
 import { ClusterReconciler, byClusterIndex, clusterKeyOf, clusterUpdateMatters, type ClusterCaches } from './reconciler.ts';
 import type { CacheReader } from './component.ts';
 import { CLUSTER_LABEL } from './names.ts';
@@ -60,7 +61,7 @@ export class ClusterOperator {
       cells: informers.informer<Cell>('/apis/tessera.dev/v1alpha1/cells', { onError }),
     };
     const events = new EventRecorder(client, 'tessera-cluster-operator', undefined, onError);
-    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs, egressSelectorConfigFile: options.egressSelectorConfigFile });
+    this.reconciler = new ClusterReconciler({ client, caches: this.caches, events, logger: logger.child({ controller: 'cluster' }), metaClusterDomain: options.metaClusterDomain, resyncPeriodMs: options.resyncPeriodMs, egressSelectorConfigFile: options.egressSelectorConfigFile, serviceCIDR: serviceRangeReader(client, logger) });
     this.controller = new Controller({ name: 'cluster', reconcile: (key) => this.reconciler.reconcile(key), workers: options.workers ?? DEFAULT_WORKERS, metrics: options.metrics, logger });
     // Owned objects carry the Cluster's name as a label: map them to their Cluster's key, and
     // index them by it so a pass reads only its own Cluster's objects.

@@ -2,10 +2,12 @@
 // the guest (fake-apis.ts), with a fixed clock: no cluster needed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { X509Certificate } from 'node:crypto';
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Cluster, ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { FakeGuest, FakeMetaCluster, fakeEtcd } from './fake-apis.ts';
 import { ClusterReconciler, clusterFinalizer, clusterUpdateMatters } from './reconciler.ts';
+import { serviceAddressCandidate } from './service-addresses.ts';
 import type { EventTarget } from '../../controller/events.ts';
 
 type Recorded = { type: 'Normal' | 'Warning'; reason: string; message: string };
@@ -13,7 +15,7 @@ type Condition = { type: string; status: string; reason: string; message: string
 
 const now = new Date('2026-12-06T12:00:00Z');
 
-function setup(options: { etcdFails?: boolean; egressSelectorConfigFile?: string } = {}) {
+function setup(options: { etcdFails?: boolean; egressSelectorConfigFile?: string; serviceCIDR?: string } = {}) {
   const meta = new FakeMetaCluster();
   const guest = new FakeGuest();
   const events: Recorded[] = [];
@@ -32,6 +34,7 @@ function setup(options: { etcdFails?: boolean; egressSelectorConfigFile?: string
     guest: () => guest.api,
     resyncPeriodMs: 60_000,
     egressSelectorConfigFile: options.egressSelectorConfigFile,
+    ...(options.serviceCIDR ? { serviceCIDR: async () => options.serviceCIDR } : {}),
   });
   return { meta, guest, events, reconciler };
 }
@@ -396,4 +399,22 @@ test('a Cluster update wakes the operator only when it changes what a pass reads
   assert.equal(clusterUpdateMatters(base, withStatus({ phase: 'Degraded' })), true, 'its own status, changed by someone else, is repaired');
   assert.equal(clusterUpdateMatters(base, { ...base, metadata: { ...base.metadata, generation: 2 }, spec: { ...base.spec, version: '1.37.3' } } as Cluster), true);
   assert.equal(clusterUpdateMatters(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: now.toISOString() } } as Cluster), true);
+});
+
+test('ClusterIPs are picked from the meta cluster\'s Service range, and a taken one gives way to the next pick', async () => {
+  const { meta, reconciler } = setup({ serviceCIDR: '10.200.0.0/16' });
+  const pick = (service: string, attempt: number) => serviceAddressCandidate('10.200.0.0/16', `team-a/${service}`, attempt);
+  // Another Service already holds the API server Service's first pick.
+  meta.put({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'someone-else', namespace: 'other' }, spec: { clusterIP: pick('shop-kube-apiserver', 0) } } as never);
+  addCluster(meta, 'shop');
+  await converge(meta, reconciler, 'shop');
+  assert.equal(clusterOf(meta, 'shop').status?.phase, 'Ready', JSON.stringify(clusterOf(meta, 'shop').status?.conditions, null, 1));
+  const clusterIP = (name: string) => (meta.find<{ spec?: { clusterIP?: string } }>('Service', 'team-a', name) as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
+  assert.equal(clusterIP('shop-etcd-client'), pick('shop-etcd-client', 0));
+  assert.equal(clusterIP('shop-kube-apiserver'), pick('shop-kube-apiserver', 1));
+  assert.equal(clusterOf(meta, 'shop').status?.endpoint, `https://${pick('shop-kube-apiserver', 1)}:6443`);
+  // The serving certificate names the address the Service got.
+  const serving = meta.find<V1Secret>('Secret', 'team-a', 'shop-apiserver');
+  const certificate = new X509Certificate(Buffer.from(serving?.data?.['tls.crt'] ?? '', 'base64'));
+  assert.match(certificate.subjectAltName ?? '', new RegExp(`IP Address:${(pick('shop-kube-apiserver', 1) ?? '').replaceAll('.', '\\.')}\\b`));
 });

@@ -91,6 +91,8 @@ export type ClusterReconcilerOptions = {
   etcd?: EtcdConnector;
   /** How the operator reaches a guest's API; default HTTPS with the admin kubeconfig. */
   guest?: GuestConnector;
+  /** The meta cluster's Service range guest ClusterIPs are picked from; absent: the API server picks them. */
+  serviceCIDR?: () => Promise<string | undefined>;
   /** The components and their graph; default CLUSTER_COMPONENTS (tests pass their own). */
   components?: readonly ClusterComponent[];
 };
@@ -285,6 +287,7 @@ export class ClusterReconciler {
       metaClusterDomain: this.options.metaClusterDomain,
       egressSelectorConfigFile: reachability.egressSelectorConfigFile,
       resyncPeriodMs: this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS,
+      serviceCIDR: this.options.serviceCIDR,
       fieldManager,
     });
     const wasUpgrading = findCondition(previous, ConditionType.Upgrading)?.status === 'True';
