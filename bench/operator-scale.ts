@@ -411,7 +411,7 @@ function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void, 
       if (inspector) onInspector(inspector);
       recent.push(line.slice(0, 300));
       if (recent.length > 15) recent.shift();
-      if (!line.includes('"Cluster pass"') && !line.includes('"Reconciler error"') && !line.includes('"applied owned object"')) continue;
+      if (!line.includes('"Cluster pass"') && !line.includes('"Reconciler error"') && !line.includes('"applied owned object"') && !line.includes('"applied Cluster status"')) continue;
       try {
         onPass(JSON.parse(line) as PassLine);
       } catch {
@@ -483,6 +483,11 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
   const operator = startOperator(meta, (line) => {
     const name = (line.cluster ?? line.key ?? '').split('/')[1] ?? '';
     const now = performance.now();
+    if (line.msg === 'applied Cluster status') {
+      const what = `Cluster status: differs at ${(line.differs ?? '?').replace(/\[\d+\]/g, '[i]')}`;
+      writesByField.set(what, (writesByField.get(what) ?? 0) + 1);
+      return;
+    }
     if (line.msg === 'applied owned object') {
       // Which kind of object, and which of its fields, made a pass write: names a write loop.
       const what = `${line.kind} ${(line.name ?? '').replace(/^g-\d{3}-?/, '<guest>-')}: ${line.live ? `differs at ${line.differs}` : 'created'}`;
@@ -622,7 +627,7 @@ function report(title: string, result: ConvergenceResult): void {
   for (const line of result.missing.slice(0, 3)) console.log(`    incomplete: ${line}`);
   console.log(`  passes: ${result.passes} (${(result.passes / result.guests).toFixed(1)} per guest), ${result.passErrors} errors, ${result.writes} writes (${(result.writes / result.guests).toFixed(1)} per guest)`);
   for (const [message, count] of [...result.errorsByMessage].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`    error x${count}: ${message}`);
-  for (const [what, count] of [...result.writesByField].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`    owned-object writes x${count}: ${what}`);
+  for (const [what, count] of [...result.writesByField].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    writes x${count}: ${what}`);
   const served = result.requests.reduce((sum, [, value]) => sum + value.count, 0);
   console.log(`  meta API server, first Cluster to convergence: ${served} requests (watches aside); most time spent on:`);
   for (const [key, value] of result.requests.slice(0, 12)) console.log(`    ${key.padEnd(40)} ${String(value.count).padStart(6)} requests  ${value.seconds.toFixed(1)}s`);

@@ -100,9 +100,10 @@ export function controllerManagerArgs(config: MetaClusterConfig, pki: PkiLayout)
     // A cell hosts hundreds of control planes, three Deployments each: at the default 20
     // requests/s per controller the Deployment and ReplicaSet controllers took minutes to roll
     // out 600 control-plane Deployments, and every guest waited for them (bench/operator-scale.ts).
-    // More workers than the default 5 made it no faster: they wrote each Deployment's status more often.
     '--kube-api-qps=300',
     '--kube-api-burst=600',
+    '--concurrent-deployment-syncs=10',
+    '--concurrent-replicaset-syncs=10',
     // Pod IPs are loopback addresses, which Endpoints and EndpointSlices may not hold; the
     // runtime computes service endpoints itself (src/local/network).
     '--controllers=*,bootstrapsigner,tokencleaner,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller',

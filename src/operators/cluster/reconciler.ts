@@ -39,7 +39,7 @@ import { EtcdClusterClient } from './etcd-client.ts';
 import { guestClient, guestSecureContext, probeReadyz } from './guest-access.ts';
 import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
 import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
-import { fieldManager } from './owned-objects.ts';
+import { fieldManager, firstDifference } from './owned-objects.ts';
 import { pkiSecretNames } from './pki/certificate-set.ts';
 import { etcdMemberCount } from './etcd-member.ts';
 import { etcdVersionFor } from './render-context.ts';
@@ -390,6 +390,8 @@ export class ClusterReconciler {
     const ours = ownStatus(cluster.status);
     if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
     if (semanticEqual(ours, next)) return false;
+    // Which field made the write: a Cluster status write costs the API server several times a Secret's.
+    this.logger.debug('applied Cluster status', { cluster: key, differs: firstDifference(next, ours) ?? firstDifference(ours, next) });
     await this.options.client.apply(
       clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name, 'status'),
       { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace }, status: next },

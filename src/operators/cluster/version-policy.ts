@@ -53,8 +53,11 @@ export function decideVersion(input: VersionInput): VersionDecision {
       message: `spec.version ${desired} is not a supported Kubernetes version; use one of ${supportedVersionsText(catalogue)}${current ? ` (the guest runs ${current})` : ''}`,
     };
   }
+  // One message for a new guest and one at its version: "current" counts a Deployment rendered but
+  // not yet running, so a message telling them apart changed (and cost a status write) on every
+  // new guest without telling anyone anything. status.versions says what runs.
   if (current === undefined) return { accepted: true, version: desired, change: 'create', message: `Kubernetes ${desired} is supported` };
-  if (compareVersions(desired, current) === 0) return { accepted: true, version: desired, change: 'none', message: `the guest runs Kubernetes ${current}, a supported version` };
+  if (compareVersions(desired, current) === 0) return { accepted: true, version: desired, change: 'none', message: `Kubernetes ${desired} is supported` };
   const from = parseVersion(current);
   const to = parseVersion(desired);
   if (!from || !to) return { accepted: false, reason: 'UnsupportedVersion', message: `the guest runs ${current}, which Tessera cannot compare with spec.version ${desired}` };

@@ -140,7 +140,10 @@ async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; re
   const ready = healthy === members.length && Boolean(registered) && stale.length === 0;
   if (action.kind === 'wait') return { ready: false, reason: Reason.QuorumWait, message: action.reason, created };
   if (ready) return { ready: true, reason: Reason.MembersHealthy, message: `${healthy}/${members.length} members healthy`, created };
-  const step = action.kind === 'none' ? '' : `; ${action.kind} ${'name' in action ? action.name : action.kind === 'bootstrap' ? action.members.join(', ') : ''}`;
+  // A step that spans passes (a member added, removed, started) is named; the bootstrap is the
+  // first pass's alone, and naming it made every new guest's status change once more for
+  // nothing (its Event, EtcdBootstrapping, records it).
+  const step = action.kind === 'none' || action.kind === 'bootstrap' ? '' : `; ${action.kind} ${'name' in action ? action.name : ''}`;
   const roll = stale.length > 0 ? `; ${stale.length} member(s) to restart for a new revision${rolling ? ` (restarting ${rolling})` : ''}` : '';
   const degraded = formed && healthy >= quorum(members.length) && healthy < members.length;
   return { ready: false, reason: degraded ? Reason.Degraded : Reason.MembersStarting, message: `${healthy}/${members.length} members healthy${step}${roll}`, created };
