@@ -51,6 +51,32 @@ test('a burst of changes to one object costs few reconciles, and one key never r
   await informer.stop();
 });
 
+test('with a batch period, a burst of changes wakes a key once, after the period', async () => {
+  const informer = new Informer<KubeObject & { data?: Record<string, string> }>(api.client, configMaps, { labelSelector: 'test=batch' });
+  const seen: { at: number; value: string | undefined }[] = [];
+  const controller = new Controller({
+    name: 'batch',
+    reconcile: async (key) => {
+      seen.push({ at: performance.now(), value: informer.get(key)?.data?.['i'] });
+    },
+  }).watch(informer, undefined, { batchMs: 300 });
+  await controller.start();
+  await api.client.create(configMaps, { metadata: { name: 'batched', labels: { test: 'batch' } } });
+  await eventually(() => seen.length === 1);
+  const burstStarted = performance.now();
+  for (let i = 0; i < 5; i++) await api.client.patch(`${configMaps}/batched`, { data: { i: String(i) } }, 'merge');
+  await eventually(() => seen.length >= 2);
+  // Settled: nothing queued, nothing waiting for its period, nothing in flight.
+  await eventually(() => controller.queue.len() === 0 && informer.get('default/batched')?.data?.['i'] === '4');
+  await sleep(600);
+  const afterBurst = seen.slice(1);
+  assert.ok(afterBurst.length <= 2, `5 quick updates cost ${afterBurst.length} reconciles, expected 1 (2 if the burst outlasted the period)`);
+  assert.ok((afterBurst[0]?.at ?? 0) - burstStarted >= 290, 'the first reconcile after the burst waited for the period');
+  assert.equal(afterBurst.at(-1)?.value, '4', 'the last reconcile saw the last update');
+  await controller.stop();
+  await informer.stop();
+});
+
 test('a failing reconcile is retried with growing backoff and forgotten after success', async () => {
   const informer = new Informer<KubeObject>(api.client, configMaps, { labelSelector: 'test=backoff' });
   const attempts: number[] = [];

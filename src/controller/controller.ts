@@ -49,6 +49,12 @@ export type ControllerOptions = {
 export type WatchOptions<T> = {
   /** Events for which this returns false enqueue nothing (controller-runtime's predicates). */
   predicate?: (event: { type: 'add' | 'update' | 'delete'; object: T; old?: T }) => boolean;
+  /**
+   * Enqueue a key this long after the first change instead of at once, so a burst of changes
+   * (a rollout's status updates, a pod turning Ready) costs one reconcile: the batch period of
+   * the EndpointSlice controller. 0 or absent: at once.
+   */
+  batchMs?: number;
 };
 
 export class Controller {
@@ -90,7 +96,11 @@ export class Controller {
       if (options.predicate && !options.predicate(event)) return;
       const keys = new Set(mapToKeys(event.object));
       if (event.old && event.old !== event.object) for (const key of mapToKeys(event.old)) keys.add(key);
-      for (const key of keys) if (key) this.queue.add(key);
+      for (const key of keys) {
+        if (!key) continue;
+        if (options.batchMs) this.queue.addAfter(key, options.batchMs);
+        else this.queue.add(key);
+      }
     });
     if (informer.hasSynced) for (const object of informer.list()) for (const key of mapToKeys(object)) if (key) this.queue.add(key);
     this.informers.push(informer as unknown as Informer<KubeObject>);

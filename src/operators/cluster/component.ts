@@ -5,7 +5,7 @@
 // components.ts lists them with their dependencies; the reconciler walks that graph with one
 // ClusterPass, the per-pass context through which every read, write and Event goes.
 import type { V1Deployment, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
-import type { Cluster, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
+import type { Cluster, ClusterStatus, DefaultedClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import type { TierPolicy } from '../../api/v1alpha1/tier-policy.ts';
 import type { Cell } from '../../api/v1alpha1/cell.ts';
 import type { ConditionUpdate } from '../../controller/conditions.ts';
@@ -76,6 +76,8 @@ export type GuestMemory = {
   etcd?: { identity: string; api: EtcdApi };
   /** The last certificate reconciliation and what it was computed from (pki.ts). */
   certificates?: { inputs: string; result: CertificateSecretsResult; entries?: unknown };
+  /** This operator's last write of the guest's status, and when (ms since the epoch, the reconciler's clock). */
+  lastStatus?: { status: ClusterStatus; at: number };
   /** Per Service name, how many picked ClusterIPs were found taken (the next pick is attempt N). */
   serviceAddressAttempts?: Map<string, number>;
   /** The admin credentials as read from the admin kubeconfig Secret's data (the kubeconfig, base64). */
@@ -260,7 +262,7 @@ export interface ClusterComponent extends GraphTask<ClusterComponentName> {
   /**
    * Write the rendered objects side by side rather than one by one: for objects the API server
    * stores independently (a guest's 14 PKI Secrets, most of the time before its etcd could
-   * start). Not for Services: concurrent ClusterIP allocations queue behind each other.
+   * start; its Services, whose ClusterIPs the operator picks, see service-addresses.ts).
    */
   readonly parallelWrites?: boolean;
   /** The meta-cluster objects this component wants, from the pass's spec and facts. */
@@ -305,7 +307,7 @@ export async function runComponent(component: ClusterComponent, pass: ClusterPas
   const desired = await component.render(pass);
   let applied: MetaObject[] = [];
   if (component.parallelWrites) {
-    const results = await Promise.allSettled(desired.map((object) => pass.apply<MetaObject>(object)));
+    const results = await Promise.allSettled(desired.map((object) => applyOrRetry(component, pass, object)));
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
     applied = results.map((result) => (result as PromiseFulfilledResult<MetaObject>).value);

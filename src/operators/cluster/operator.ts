@@ -38,6 +38,12 @@ export type ClusterOperatorOptions = {
 
 type ClusterInformers = { [K in keyof ClusterCaches]-?: NonNullable<ClusterCaches[K]> extends CacheReader<infer T> ? Informer<T & KubeObject> : never };
 
+/**
+ * Changes of what a guest owns wake it this long after the first one: its pods and Deployments
+ * change in bursts (created, scheduled, Ready, rolled out), each of which cost a whole pass.
+ */
+export const OWNED_CHANGES_BATCH_MS = 250;
+
 export class ClusterOperator {
   readonly caches: ClusterInformers;
   readonly reconciler: ClusterReconciler;
@@ -68,7 +74,7 @@ export class ClusterOperator {
     this.controller.watch(this.caches.clusters, undefined, { predicate: ({ type, object, old }) => type !== 'update' || old === undefined || old === object || clusterUpdateMatters(old, object) });
     for (const informer of [this.caches.pods, this.caches.services, this.caches.secrets, this.caches.claims, this.caches.deployments] as Informer<KubeObject>[]) {
       informer.addIndexer(byClusterIndex, clusterKeyOf);
-      this.controller.watch(informer, clusterKeyOf);
+      this.controller.watch(informer, clusterKeyOf, { batchMs: OWNED_CHANGES_BATCH_MS });
     }
   }
 

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Cluster, ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { FakeGuest, FakeMetaCluster, fakeEtcd } from './fake-apis.ts';
-import { ClusterReconciler, clusterFinalizer, clusterUpdateMatters } from './reconciler.ts';
+import { ClusterReconciler, OWN_WRITE_VISIBLE_MS, clusterFinalizer, clusterUpdateMatters, statusWriteHoldMs } from './reconciler.ts';
 import { serviceAddressCandidate } from './service-addresses.ts';
 import type { EventTarget } from '../../controller/events.ts';
 
@@ -34,6 +34,8 @@ function setup(options: { etcdFails?: boolean; egressSelectorConfigFile?: string
     guest: () => guest.api,
     resyncPeriodMs: 60_000,
     egressSelectorConfigFile: options.egressSelectorConfigFile,
+    // The clock stands still here: every change is written at once (statusWriteHoldMs is tested on its own).
+    statusWriteIntervalMs: 0,
     ...(options.serviceCIDR ? { serviceCIDR: async () => options.serviceCIDR } : {}),
   });
   return { meta, guest, events, reconciler };
@@ -417,4 +419,56 @@ test('ClusterIPs are picked from the meta cluster\'s Service range, and a taken 
   const serving = meta.find<V1Secret>('Secret', 'team-a', 'shop-apiserver');
   const certificate = new X509Certificate(Buffer.from(serving?.data?.['tls.crt'] ?? '', 'base64'));
   assert.match(certificate.subjectAltName ?? '', new RegExp(`IP Address:${(pick('shop-kube-apiserver', 1) ?? '').replaceAll('.', '\\.')}\\b`));
+});
+
+test('while a guest provisions, a status changing only messages or versions waits for the interval; anything else is written at once', () => {
+  const condition = (type: string, status: string, message: string, reason = 'Waiting') => ({ type, status, reason, message, lastTransitionTime: '2026-12-06T12:00:00Z', observedGeneration: 1 });
+  const current = { phase: 'Provisioning', observedGeneration: 1, conditions: [condition('EtcdReady', 'False', '0/1 members healthy'), condition('Tiered', 'Unknown', 'not measured')], versions: {} } as never;
+  const next = (changes: Record<string, unknown>) => ({ phase: 'Provisioning', observedGeneration: 1, conditions: [condition('EtcdReady', 'False', '0/1 members healthy')], versions: {}, ...changes }) as never;
+  const hold = (lastWriteAt: number | undefined, status: never) => statusWriteHoldMs({ lastWriteAt, now: 10_000, intervalMs: 2000, current, next: status });
+  // Messages and versions wait for what is left of the interval.
+  assert.equal(hold(9_500, next({ conditions: [condition('EtcdReady', 'False', '1/1 members healthy')] })), 1500);
+  assert.equal(hold(9_500, next({ versions: { etcd: '3.7.3' } })), 1500);
+  // Nothing waits once the interval has passed, or when nothing was written yet.
+  assert.equal(hold(8_000, next({ conditions: [condition('EtcdReady', 'False', '1/1 members healthy')] })), 0);
+  assert.equal(hold(undefined, next({ versions: { etcd: '3.7.3' } })), 0);
+  // A condition that flips, a new reason, a new phase, a new generation: at once.
+  assert.equal(hold(9_500, next({ conditions: [condition('EtcdReady', 'True', '1/1 members healthy', 'MembersHealthy')] })), 0);
+  assert.equal(hold(9_500, next({ conditions: [condition('EtcdReady', 'False', '0/1 members healthy', 'QuorumWait')] })), 0);
+  assert.equal(hold(9_500, next({ phase: 'Ready' })), 0);
+  assert.equal(hold(9_500, next({ observedGeneration: 2 })), 0);
+  // No change at all is not held either (nothing is written).
+  assert.equal(hold(9_500, next({})), 0);
+});
+
+test('a status the operator just wrote is not written again while the cache has not shown it yet; after a few seconds the cache is believed', async () => {
+  const meta = new FakeMetaCluster();
+  const guest = new FakeGuest();
+  let clock = now.getTime();
+  const reconciler = new ClusterReconciler({
+    client: meta.client,
+    caches: meta.caches,
+    events: { normal: () => {}, warning: () => {} },
+    now: () => new Date(clock),
+    etcd: fakeEtcd(meta, {}),
+    guest: () => guest.api,
+    resyncPeriodMs: 60_000,
+  });
+  addCluster(meta, 'shop');
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  const written = clusterOf(meta, 'shop');
+  assert.ok(written.status?.phase, 'the first pass wrote status');
+  // The cache lags: it shows the Cluster as it was before that write.
+  const stale = () => meta.put({ ...written, status: undefined } as never);
+  stale();
+  const statusWrites = () => meta.writes().filter((request) => request.includes('/clusters/shop/status')).length;
+  const before = statusWrites();
+  clock += 1000;
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.equal(statusWrites(), before, 'the same status is not written again a second after');
+  // Long after, a cache still without it means the stored status really differs: written again.
+  stale();
+  clock += OWN_WRITE_VISIBLE_MS;
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.equal(statusWrites(), before + 1);
 });

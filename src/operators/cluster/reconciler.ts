@@ -72,6 +72,12 @@ const OWN_CONDITION_TYPES: ReadonlySet<string> = new Set(Object.values(Condition
 export const UNSETTLED_REQUEUE_MS = 1000;
 export const MAX_UNSETTLED_REQUEUE_MS = 60_000;
 
+/** How long after a status write the operator trusts its own copy of it over the cache's. */
+export const OWN_WRITE_VISIBLE_MS = 5000;
+
+/** While a guest provisions, the least time between two status writes that change only messages or versions. */
+export const STATUS_WRITE_INTERVAL_MS = 2000;
+
 /** The default full resync of a guest's own objects (drift inside the guest is repaired then). */
 export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;
 
@@ -91,6 +97,8 @@ export type ClusterReconcilerOptions = {
   etcd?: EtcdConnector;
   /** How the operator reaches a guest's API; default HTTPS with the admin kubeconfig. */
   guest?: GuestConnector;
+  /** Default STATUS_WRITE_INTERVAL_MS; 0 writes every change at once. */
+  statusWriteIntervalMs?: number;
   /** The meta cluster's Service range guest ClusterIPs are picked from; absent: the API server picks them. */
   serviceCIDR?: () => Promise<string | undefined>;
   /** The components and their graph; default CLUSTER_COMPONENTS (tests pass their own). */
@@ -349,7 +357,21 @@ export class ClusterReconciler {
       ...(pass.facts.certificates ? { certificates: pass.facts.certificates } : cluster.status?.certificates ? { certificates: cluster.status.certificates } : {}),
       adminKubeconfigSecret: pkiSecretNames(cluster.metadata.name).adminKubeconfig,
     };
-    const statusWritten = await this.writeStatus(key, cluster, status);
+    // While the guest provisions, a status that changes only in what the conditions say (not whether
+    // they hold) and what runs waits for the interval since the last write: its pods turning Ready
+    // one by one would otherwise each cost a write, and a Cluster status write costs the meta API
+    // server several times what a Secret's does. Phase and condition changes go out at once.
+    // What the API server holds of this operator's status: its last write, for a few seconds after
+    // it (the cache may not show it yet, and comparing with the cache would write it again), else
+    // the cache.
+    const recent = memory.lastStatus && now.getTime() - memory.lastStatus.at < OWN_WRITE_VISIBLE_MS ? memory.lastStatus.status : undefined;
+    const stored = recent ?? cluster.status;
+    const nextStatus: ClusterStatus = { ...status, observedGeneration: generation };
+    const settledBefore = stored?.phase === 'Ready' && findCondition(previous, ConditionType.Upgrading)?.status !== 'True';
+    const holdFor = settledBefore ? 0 : statusWriteHoldMs({ lastWriteAt: memory.lastStatus?.at, now: now.getTime(), intervalMs: this.options.statusWriteIntervalMs ?? STATUS_WRITE_INTERVAL_MS, current: stored, next: nextStatus });
+    const statusWritten = holdFor > 0 ? false : await this.writeStatus(key, cluster, status, stored);
+    if (statusWritten) memory.lastStatus = { status: nextStatus, at: now.getTime() };
+    if (holdFor > 0) pass.requeueWithin(holdFor);
     this.countWrites(key, pass.writes);
     // One line per pass (debug): what it wrote, for benchmarks and for people chasing a write loop.
     this.logger.debug('Cluster pass', { cluster: key, writes: pass.writes + (statusWritten ? 1 : 0), phase: status.phase, failed: failures.length });
@@ -368,7 +390,7 @@ export class ClusterReconciler {
     // nothing, so a fleet of guests that never come up costs next to nothing.
     // Progress is a write: of an owned object, or of this operator's own status fields (conditions
     // other controllers write on the Cluster, such as MachinesHealthy, are not progress).
-    const progressed = pass.writes > 0 || statusWritten;
+    const progressed = pass.writes > 0 || statusWritten || holdFor > 0;
     memory.backoffMs = progressed ? UNSETTLED_REQUEUE_MS : Math.min((memory.backoffMs ?? UNSETTLED_REQUEUE_MS) * 2, MAX_UNSETTLED_REQUEUE_MS);
     return { requeueAfter: Math.min(pass.requeueAfter ?? memory.backoffMs, memory.backoffMs) };
   }
@@ -384,14 +406,17 @@ export class ClusterReconciler {
     return setCondition(next, summarizeReady(next, READY_INPUTS), generation, now);
   }
 
-  private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus): Promise<boolean> {
+  /** Applies `status` unless `stored` (default: the cached Cluster's) already has it; true when written. */
+  private async writeStatus(key: string, cluster: Cluster, status: ClusterStatus, stored: ClusterStatus | undefined = cluster.status): Promise<boolean> {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
     // Only the fields this operator sets count: others (the tier, the load) belong to other managers.
-    const ours = ownStatus(cluster.status);
+    const ours = ownStatus(stored);
     if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
     if (semanticEqual(ours, next)) return false;
     // Which field made the write: a Cluster status write costs the API server several times a Secret's.
-    this.logger.debug('applied Cluster status', { cluster: key, differs: firstDifference(next, ours) ?? firstDifference(ours, next) });
+    const before = new Map((ours.conditions ?? []).map((condition) => [condition.type, condition]));
+    const changed = (next.conditions ?? []).filter((condition) => before.get(condition.type)?.message !== condition.message || before.get(condition.type)?.status !== condition.status);
+    this.logger.debug('applied Cluster status', { cluster: key, differs: firstDifference(next, ours) ?? firstDifference(ours, next), conditions: changed.map((condition) => `${condition.type}=${condition.status}: ${condition.message}`) });
     await this.options.client.apply(
       clustersPath(cluster.metadata.namespace ?? 'default', cluster.metadata.name, 'status'),
       { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace }, status: next },
@@ -517,6 +542,22 @@ export function clusterUpdateMatters(old: Cluster, next: Cluster): boolean {
     own: { ...ownStatus(cluster.status), conditions: (cluster.status?.conditions ?? []).filter((condition) => OWN_CONDITION_TYPES.has(condition.type)) },
   });
   return !semanticEqual(read(old), read(next));
+}
+
+/**
+ * How long a status write of a guest that is provisioning waits (0: written now): only while the
+ * last write was less than `intervalMs` ago, and only when what changed is the conditions'
+ * messages or status.versions. The phase, whether a condition holds, its reason, the
+ * generation observed, the endpoint are written at once.
+ */
+export function statusWriteHoldMs(input: { lastWriteAt: number | undefined; now: number; intervalMs: number; current: ClusterStatus | undefined; next: ClusterStatus }): number {
+  const since = input.lastWriteAt === undefined ? Infinity : input.now - input.lastWriteAt;
+  if (since >= input.intervalMs) return 0;
+  const ours = ownStatus(input.current);
+  ours.conditions = (ours.conditions ?? []).filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
+  if (semanticEqual(ours, input.next)) return 0;
+  const gist = (status: ClusterStatus) => ({ ...status, versions: undefined, conditions: (status.conditions ?? []).map((condition) => [condition.type, condition.status, condition.reason, condition.observedGeneration]) });
+  return semanticEqual(gist(ours), gist(input.next)) ? input.intervalMs - since : 0;
 }
 
 /** The status fields this operator owns, from a status others write to as well. */

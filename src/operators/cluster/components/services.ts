@@ -24,6 +24,7 @@ export const services: ClusterComponent = {
   name: 'services',
   dependsOn: ['network'],
   reason: 'Services need nothing, and their addresses go into certificates',
+  parallelWrites: true,
   async render(pass) {
     const context = pass.renderContext();
     const [etcdClientIP, apiServerIP] = await Promise.all([clusterIPOf(pass, etcdClientServiceName(pass.name)), clusterIPOf(pass, apiServerServiceName(pass.name))]);
