@@ -27,6 +27,9 @@ export class ApiError extends Error {
  * accepts and never answers an HTTPS request gave up only after twice its timeout.
  * A timeout of 0 (watches, streams) sets no deadline.
  */
+/** A request whose peer accepted it and did not answer within its deadline (not a refusal, not an error answer). */
+export class NoAnswerError extends Error {}
+
 export function setRequestDeadline(request: ClientRequest, timeoutMs: number, error: () => Error): void {
   if (!(timeoutMs > 0)) return;
   let response: IncomingMessage | undefined;

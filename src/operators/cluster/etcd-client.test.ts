@@ -42,6 +42,14 @@ for (const [what, start] of silentServers) {
     assert.ok(elapsed >= 595 && elapsed <= 600 + slackMs, `gave up after ${Math.round(elapsed)} ms, expected about 600`);
   });
 
+  test(`after a server that ${what} let a member list time out, member lists fail at once for the quiet period`, { timeout: 15_000 }, async () => {
+    const etcd = new EtcdClusterClient(await start(), tls, servername, { listTimeoutMs: 400, quietAfterNoAnswerMs: 60_000 });
+    await assert.rejects(etcd.listMembers(), /no answer within 400ms/);
+    const started = performance.now();
+    await assert.rejects(etcd.listMembers(), /no answer within 400ms/);
+    assert.ok(performance.now() - started < 100, `the second list waited ${Math.round(performance.now() - started)} ms`);
+  });
+
   test(`a health check of a server that ${what} says unhealthy after its default 3 s`, { timeout: 15_000 }, async () => {
     const etcd = new EtcdClusterClient(await start(), tls, servername);
     const started = performance.now();

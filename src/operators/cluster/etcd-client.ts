@@ -2,7 +2,7 @@
 // operator's client certificate: member list, add and remove, and per-member health.
 import { request, type RequestOptions } from 'node:https';
 import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
-import { setRequestDeadline } from '../../controller/rest-client.ts';
+import { NoAnswerError, setRequestDeadline } from '../../controller/rest-client.ts';
 
 export type EtcdMember = { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
 
@@ -14,20 +14,24 @@ export class EtcdClusterClient {
   private readonly servername: string | undefined;
 
   private readonly timeoutMs: { request: number; health: number; list: number };
+  private readonly quietMs: number;
+  private silence: { until: number; error: Error } | undefined;
   /** Made on first use and kept: parsing the key and CA on every call cost more than the call. */
   private secureContext: SecureContext | undefined;
 
   /**
    * `endpoint` may be an IP (e.g. a Service ClusterIP); `servername` is the name its certificate
    * carries. Each call ends within `timeoutMs` (default 5 s; health checks 3 s; the member list
-   * `listTimeoutMs`, default as other calls) in all.
+   * `listTimeoutMs`, default as other calls) in all. After a member list that got no answer,
+   * member lists fail at once with that error for `quietAfterNoAnswerMs` (default 0: never).
    */
-  constructor(endpoint: string, tls: EtcdTls, servername?: string, options: { timeoutMs?: number; healthTimeoutMs?: number; listTimeoutMs?: number } = {}) {
+  constructor(endpoint: string, tls: EtcdTls, servername?: string, options: { timeoutMs?: number; healthTimeoutMs?: number; listTimeoutMs?: number; quietAfterNoAnswerMs?: number } = {}) {
     this.endpoint = new URL(endpoint);
     this.tls = tls;
     this.servername = servername;
     const request = options.timeoutMs ?? 5000;
     this.timeoutMs = { request, health: options.healthTimeoutMs ?? 3000, list: options.listTimeoutMs ?? request };
+    this.quietMs = options.quietAfterNoAnswerMs ?? 0;
   }
 
   private call<T>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = this.timeoutMs.request): Promise<T> {
@@ -59,7 +63,7 @@ export class EtcdClusterClient {
           });
         },
       );
-      setRequestDeadline(req, timeoutMs, () => new Error(`etcd ${path}: no answer within ${timeoutMs}ms`));
+      setRequestDeadline(req, timeoutMs, () => new NoAnswerError(`etcd ${path}: no answer within ${timeoutMs}ms`));
       req.on('error', reject);
       if (payload) req.write(payload);
       req.end();
@@ -67,6 +71,18 @@ export class EtcdClusterClient {
   }
 
   async listMembers(): Promise<EtcdMember[]> {
+    // A member that accepted and did not answer is not asked again for a while: each ask would
+    // hold one of the operator's workers for the whole deadline.
+    if (this.silence && Date.now() < this.silence.until) throw this.silence.error;
+    try {
+      return await this.readMembers();
+    } catch (error) {
+      this.silence = error instanceof NoAnswerError && this.quietMs > 0 ? { until: Date.now() + this.quietMs, error } : undefined;
+      throw error;
+    }
+  }
+
+  private async readMembers(): Promise<EtcdMember[]> {
     type Raw = { members?: { ID?: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }[] };
     const response = await this.call<Raw>('POST', '/v3/cluster/member/list', { linearizable: true }, this.timeoutMs.list);
     return (response.members ?? []).map((m) => ({ id: String(m.ID ?? ''), name: m.name ?? '', peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: m.isLearner ?? false }));

@@ -7,7 +7,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { createCertificateAuthority } from '../../pki/certificate-authority.ts';
 import { issueCertificate } from '../../pki/leaf-certificate.ts';
 import { renderKubeconfig } from '../../pki/kubeconfig.ts';
-import { credentialsFromKubeconfig, probeReadyz, type GuestCredentials } from './guest-access.ts';
+import { credentialsFromKubeconfig, probeReadyz, quietAfterSilence, type GuestCredentials, type ReadyzAnswer } from './guest-access.ts';
 
 // Real loopback servers; the probe's stated timeout must be its whole deadline.
 const slackMs = 500;
@@ -34,7 +34,7 @@ for (const [what, start] of [
     test(`probeReadyz against a server that ${what} gives up after ${timeoutMs} ms`, { timeout: 15_000 }, async () => {
       const server = await start();
       const { result, elapsed } = await timed(() => probeReadyz(server, credentials, timeoutMs));
-      assert.deepEqual(result, { ready: false, detail: `no answer within ${timeoutMs}ms` });
+      assert.deepEqual(result, { ready: false, detail: `no answer within ${timeoutMs}ms`, noAnswer: true });
       assert.ok(elapsed >= timeoutMs - 5 && elapsed <= timeoutMs + slackMs, `gave up after ${Math.round(elapsed)} ms, expected about ${timeoutMs}`);
     });
   }
@@ -58,4 +58,32 @@ test('credentialsFromKubeconfig reads the CA and client pair, and refuses a kube
   assert.deepEqual(credentialsFromKubeconfig(text), credentials);
   const tokenOnly = renderKubeconfig({ clusterName: 'shop', server: 'https://shop:6443', caCertPem: ca.certPem, userName: 'bot', token: 'abc' });
   assert.throws(() => credentialsFromKubeconfig(tokenOnly), /the admin kubeconfig has no client certificate/);
+});
+
+test('a guest that let /readyz go unanswered is not probed again for the quiet period; one that refuses or answers is probed every time', async () => {
+  let clock = 0;
+  let calls = 0;
+  let next: ReadyzAnswer = { ready: false, detail: 'no answer within 2000ms', noAnswer: true };
+  const readyz = quietAfterSilence(async () => (calls++, next), 15_000, () => clock);
+  assert.deepEqual(await readyz(), next);
+  clock += 10_000;
+  assert.equal((await readyz()).detail, 'no answer within 2000ms');
+  assert.equal(calls, 1, 'not asked again within the quiet period');
+  clock += 5_000;
+  next = { ready: false, detail: 'connect ECONNREFUSED 127.0.0.9:6443' };
+  await readyz();
+  await readyz();
+  assert.equal(calls, 3, 'asked again after it, and every time while it refuses');
+  next = { ready: true, detail: '200 ok' };
+  assert.equal((await readyz()).ready, true);
+});
+
+test('probeReadyz does not take a refusal for silence', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as { port: number }).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const refused = await probeReadyz(`https://127.0.0.1:${port}`, credentials, 1000);
+  assert.equal(refused.noAnswer, undefined, refused.detail);
+  assert.match(refused.detail, /ECONNREFUSED/);
 });

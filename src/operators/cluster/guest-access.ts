@@ -4,7 +4,7 @@ import { request, type RequestOptions } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseKubeconfig } from '../../pki/kubeconfig.ts';
-import { RestClient, setRequestDeadline } from '../../controller/rest-client.ts';
+import { NoAnswerError, RestClient, setRequestDeadline } from '../../controller/rest-client.ts';
 
 export type GuestCredentials = { caCertPem: string; clientCertPem: string; clientKeyPem: string };
 
@@ -22,8 +22,11 @@ export function guestSecureContext(credentials: GuestCredentials): SecureContext
   return createSecureContext({ ca: credentials.caCertPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem });
 }
 
+/** What /readyz said; `noAnswer`: the endpoint accepted and did not answer in time. */
+export type ReadyzAnswer = { ready: boolean; detail: string; noAnswer?: boolean };
+
 /** GET /readyz on `server` (e.g. https://<service ClusterIP>:6443): 'ok' or why not, within `timeoutMs` in all. */
-export function probeReadyz(server: string, credentials: GuestCredentials | SecureContext, timeoutMs = 3000): Promise<{ ready: boolean; detail: string }> {
+export function probeReadyz(server: string, credentials: GuestCredentials | SecureContext, timeoutMs = 3000): Promise<ReadyzAnswer> {
   const secureContext = 'caCertPem' in credentials ? guestSecureContext(credentials) : credentials;
   return new Promise((resolve) => {
     const req = request(
@@ -37,8 +40,8 @@ export function probeReadyz(server: string, credentials: GuestCredentials | Secu
         response.on('error', (error) => resolve({ ready: false, detail: error.message }));
       },
     );
-    setRequestDeadline(req, timeoutMs, () => new Error(`no answer within ${timeoutMs}ms`));
-    req.on('error', (error) => resolve({ ready: false, detail: error.message }));
+    setRequestDeadline(req, timeoutMs, () => new NoAnswerError(`no answer within ${timeoutMs}ms`));
+    req.on('error', (error) => resolve({ ready: false, detail: error.message, ...(error instanceof NoAnswerError ? { noAnswer: true } : {}) }));
     req.end();
   });
 }
@@ -53,4 +56,20 @@ export function guestClient(server: string, credentials: GuestCredentials, clust
     currentContext: 'admin',
   });
   return new RestClient(kubeConfig);
+}
+
+/**
+ * `probe`, except that after an answer that did not come (the endpoint accepted and stayed
+ * silent) that same answer is returned at once for `quietMs`: each probe of a silent guest holds
+ * one of the operator's workers for its whole deadline, and a few such guests would hold most.
+ * A guest that refuses or answers is probed every time, so one coming up is seen at once.
+ */
+export function quietAfterSilence(probe: () => Promise<ReadyzAnswer>, quietMs: number, now: () => number = Date.now): () => Promise<ReadyzAnswer> {
+  let silence: { until: number; answer: ReadyzAnswer } | undefined;
+  return async () => {
+    if (silence && now() < silence.until) return silence.answer;
+    const answer = await probe();
+    silence = answer.noAnswer ? { until: now() + quietMs, answer } : undefined;
+    return answer;
+  };
 }

@@ -36,7 +36,7 @@ import {
 } from './component.ts';
 import { CLUSTER_COMPONENTS } from './components.ts';
 import { EtcdClusterClient } from './etcd-client.ts';
-import { guestClient, guestSecureContext, probeReadyz } from './guest-access.ts';
+import { guestClient, guestSecureContext, probeReadyz, quietAfterSilence } from './guest-access.ts';
 import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
 import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
 import { fieldManager, firstDifference } from './owned-objects.ts';
@@ -113,10 +113,16 @@ export const READYZ_TIMEOUT_MS = 2000;
  * are rare, and giving up on one halfway helps nobody.
  */
 export const ETCD_MEMBER_LIST_TIMEOUT_MS = 2000;
-const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName, { listTimeoutMs: ETCD_MEMBER_LIST_TIMEOUT_MS });
+/**
+ * After a guest endpoint accepted and did not answer, it is not asked again for this long (its
+ * last answer stands): otherwise 24 silent guests of 200 held a third of the workers for their
+ * deadlines and slowed every other guest down (bench/operator-scale.ts).
+ */
+export const SILENT_GUEST_QUIET_MS = 15_000;
+const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName, { listTimeoutMs: ETCD_MEMBER_LIST_TIMEOUT_MS, quietAfterNoAnswerMs: SILENT_GUEST_QUIET_MS });
 const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => {
   const secureContext = guestSecureContext(credentials);
-  return { readyz: () => probeReadyz(endpoint, secureContext, READYZ_TIMEOUT_MS), client: guestClient(endpoint, credentials, clusterName) };
+  return { readyz: quietAfterSilence(() => probeReadyz(endpoint, secureContext, READYZ_TIMEOUT_MS), SILENT_GUEST_QUIET_MS), client: guestClient(endpoint, credentials, clusterName) };
 };
 
 type Observed = Record<ControlPlaneStep, StepObservation>;
