@@ -466,6 +466,11 @@ test('a status the operator just wrote is not written again while the cache has 
   clock += 1000;
   await reconciler.reconcile('team-a/shop').catch(() => undefined);
   assert.equal(statusWrites(), before, 'the same status is not written again a second after');
+  // Nor when the pass computes its conditions: a condition the write flipped does not flip again with a new time.
+  stale();
+  clock += 1000;
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.equal(statusWrites(), before, 'nor two seconds after');
   // Long after, a cache still without it means the stored status really differs: written again.
   stale();
   clock += OWN_WRITE_VISIBLE_MS;

@@ -195,7 +195,14 @@ export class ClusterReconciler {
     const now = this.now();
     const generation = cluster.metadata.generation;
     // Only this operator's conditions: others (Placed, Tiered) belong to their controllers.
-    const previous = ((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
+    let memory = this.memory.get(key);
+    if (!memory) this.memory.set(key, (memory = {}));
+    // What the API server holds of this operator's status: its last write, for a few seconds after
+    // it (the cache may not show it yet: conditions computed from the cache would flip again, with
+    // a new transition time, and be written again), else the cache.
+    const recent = memory.lastStatus && now.getTime() - memory.lastStatus.at < OWN_WRITE_VISIBLE_MS ? memory.lastStatus.status : undefined;
+    const stored = recent ?? cluster.status;
+    const previous = ((stored?.conditions ?? []) as Condition[]).filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
     let conditions = previous;
     const set = (type: string, update: Omit<ConditionUpdate, 'type'>) => {
       conditions = setCondition(conditions, { type, ...update }, generation, now);
@@ -282,8 +289,6 @@ export class ClusterReconciler {
     const plan = planUpgrade({ targets, observed, paused: cluster.spec.paused === true });
     const renderSpec = withPlannedVersions(spec, plan);
 
-    let memory = this.memory.get(key);
-    if (!memory) this.memory.set(key, (memory = {}));
     const pass = new ClusterPass({
       key,
       cluster,
@@ -350,7 +355,7 @@ export class ClusterReconciler {
     const pods = this.owned(this.options.caches.pods, key);
     const runningVersion = (component: string) => reportedVersion(pods.filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === component));
     const status: ClusterStatus = {
-      phase: upgrading.status === 'True' ? 'Upgrading' : ready ? 'Ready' : cluster.status?.phase === 'Ready' || cluster.status?.phase === 'Degraded' ? 'Degraded' : 'Provisioning',
+      phase: upgrading.status === 'True' ? 'Upgrading' : ready ? 'Ready' : stored?.phase === 'Ready' || stored?.phase === 'Degraded' ? 'Degraded' : 'Provisioning',
       conditions: summarized as ClusterCondition[],
       ...(pass.facts.endpoint ? { endpoint: pass.facts.endpoint } : {}),
       versions: dropUndefined({
@@ -359,19 +364,14 @@ export class ClusterReconciler {
         scheduler: runningVersion('kube-scheduler'),
         etcd: runningVersion('etcd'),
       }),
-      etcdMembers: pass.facts.etcdMembers ?? cluster.status?.etcdMembers ?? [],
-      ...(pass.facts.certificates ? { certificates: pass.facts.certificates } : cluster.status?.certificates ? { certificates: cluster.status.certificates } : {}),
+      etcdMembers: pass.facts.etcdMembers ?? stored?.etcdMembers ?? [],
+      ...(pass.facts.certificates ? { certificates: pass.facts.certificates } : stored?.certificates ? { certificates: stored.certificates } : {}),
       adminKubeconfigSecret: pkiSecretNames(cluster.metadata.name).adminKubeconfig,
     };
     // While the guest provisions, a status that changes only in what the conditions say (not whether
     // they hold) and what runs waits for the interval since the last write: its pods turning Ready
     // one by one would otherwise each cost a write, and a Cluster status write costs the meta API
     // server several times what a Secret's does. Phase and condition changes go out at once.
-    // What the API server holds of this operator's status: its last write, for a few seconds after
-    // it (the cache may not show it yet, and comparing with the cache would write it again), else
-    // the cache.
-    const recent = memory.lastStatus && now.getTime() - memory.lastStatus.at < OWN_WRITE_VISIBLE_MS ? memory.lastStatus.status : undefined;
-    const stored = recent ?? cluster.status;
     const nextStatus: ClusterStatus = { ...status, observedGeneration: generation };
     const settledBefore = stored?.phase === 'Ready' && findCondition(previous, ConditionType.Upgrading)?.status !== 'True';
     const holdFor = settledBefore ? 0 : statusWriteHoldMs({ lastWriteAt: memory.lastStatus?.at, now: now.getTime(), intervalMs: this.options.statusWriteIntervalMs ?? STATUS_WRITE_INTERVAL_MS, current: stored, next: nextStatus });
