@@ -202,7 +202,7 @@ export class ClusterReconciler {
     // a new transition time, and be written again), else the cache.
     const recent = memory.lastStatus && now.getTime() - memory.lastStatus.at < OWN_WRITE_VISIBLE_MS ? memory.lastStatus.status : undefined;
     const stored = recent ?? cluster.status;
-    const previous = ((stored?.conditions ?? []) as Condition[]).filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
+    const previous = (ownStatus(stored).conditions ?? []) as Condition[];
     let conditions = previous;
     const set = (type: string, update: Omit<ConditionUpdate, 'type'>) => {
       conditions = setCondition(conditions, { type, ...update }, generation, now);
@@ -417,7 +417,6 @@ export class ClusterReconciler {
     const next = { ...status, observedGeneration: cluster.metadata.generation };
     // Only the fields this operator sets count: others (the tier, the load) belong to other managers.
     const ours = ownStatus(stored);
-    if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
     if (semanticEqual(ours, next)) return false;
     // Which field made the write: a Cluster status write costs the API server several times a Secret's.
     const before = new Map((ours.conditions ?? []).map((condition) => [condition.type, condition]));
@@ -464,7 +463,7 @@ export class ClusterReconciler {
       const names = machines.map((machine) => machine.metadata.name).sort().join(', ');
       if (fresh.length > 0) events.normal(clusterTarget(cluster), EventReason.Deleting, `taking out ${fresh.length} Machine(s) before the control plane: ${fresh.map((machine) => machine.metadata.name).join(', ')}`);
       const message = `waiting for Machine(s) ${names} to be taken out of the guest and cleaned; a Machine whose host cannot be cleaned says why in its status (annotate it ${SKIP_HOST_CLEANUP_ANNOTATION}=true to give up on a dead host)`;
-      const conditions = setCondition(((cluster.status?.conditions ?? []) as Condition[]).filter((condition) => OWN_CONDITION_TYPES.has(condition.type)), { type: ConditionType.Ready, status: 'False', reason: Reason.WaitingForMachines, message }, cluster.metadata.generation, this.now());
+      const conditions = setCondition((ownStatus(cluster.status).conditions ?? []) as Condition[], { type: ConditionType.Ready, status: 'False', reason: Reason.WaitingForMachines, message }, cluster.metadata.generation, this.now());
       await this.writeStatus(key, cluster, { ...ownStatus(cluster.status), phase: 'Deleting', conditions: conditions as ClusterCondition[] });
       return { requeueAfter: 5_000 };
     }
@@ -545,7 +544,7 @@ export function clusterUpdateMatters(old: Cluster, next: Cluster): boolean {
     deletionTimestamp: cluster.metadata.deletionTimestamp,
     tier: cluster.status?.tier,
     cell: cluster.status?.cell,
-    own: { ...ownStatus(cluster.status), conditions: (cluster.status?.conditions ?? []).filter((condition) => OWN_CONDITION_TYPES.has(condition.type)) },
+    own: { conditions: [], ...ownStatus(cluster.status) },
   });
   return !semanticEqual(read(old), read(next));
 }
@@ -560,15 +559,16 @@ export function statusWriteHoldMs(input: { lastWriteAt: number | undefined; now:
   const since = input.lastWriteAt === undefined ? Infinity : input.now - input.lastWriteAt;
   if (since >= input.intervalMs) return 0;
   const ours = ownStatus(input.current);
-  ours.conditions = (ours.conditions ?? []).filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
   if (semanticEqual(ours, input.next)) return 0;
   const gist = (status: ClusterStatus) => ({ ...status, versions: undefined, conditions: (status.conditions ?? []).map((condition) => [condition.type, condition.status, condition.reason, condition.observedGeneration]) });
   return semanticEqual(gist(ours), gist(input.next)) ? input.intervalMs - since : 0;
 }
 
-/** The status fields this operator owns, from a status others write to as well. */
+/** The status fields this operator owns, and of the conditions its own, from a status others write to as well. */
 function ownStatus(status: ClusterStatus | undefined): ClusterStatus {
-  return Object.fromEntries(Object.entries(status ?? {}).filter(([field]) => OPERATOR_STATUS_FIELDS.includes(field as keyof ClusterStatus))) as ClusterStatus;
+  const ours = Object.fromEntries(Object.entries(status ?? {}).filter(([field]) => OPERATOR_STATUS_FIELDS.includes(field as keyof ClusterStatus))) as ClusterStatus;
+  if (ours.conditions) ours.conditions = ours.conditions.filter((condition) => OWN_CONDITION_TYPES.has(condition.type));
+  return ours;
 }
 
 function clusterTarget(cluster: Cluster): EventTarget {
