@@ -30,6 +30,28 @@ export class ApiError extends Error {
 /** A request whose peer accepted it and did not answer within its deadline (not a refusal, not an error answer). */
 export class NoAnswerError extends Error {}
 
+/**
+ * `call`, except that after it went unanswered (it threw a NoAnswerError, or returned a value
+ * `unanswered` says is one) that same outcome comes back at once for `quietMs`: a peer that
+ * accepts and stays silent would otherwise hold the caller for its whole deadline every time.
+ * A refusal or an answer is asked again on every call.
+ */
+export function quietAfterNoAnswer<T>(call: () => Promise<T>, quietMs: number, options: { unanswered?: (value: T) => boolean; now?: () => number } = {}): () => Promise<T> {
+  const now = options.now ?? Date.now;
+  let quiet: { until: number; outcome: () => Promise<T> } | undefined;
+  return async () => {
+    if (quiet && now() < quiet.until) return quiet.outcome();
+    try {
+      const value = await call();
+      quiet = options.unanswered?.(value) ? { until: now() + quietMs, outcome: async () => value } : undefined;
+      return value;
+    } catch (error) {
+      quiet = error instanceof NoAnswerError ? { until: now() + quietMs, outcome: () => Promise.reject(error) } : undefined;
+      throw error;
+    }
+  };
+}
+
 export function setRequestDeadline(request: ClientRequest, timeoutMs: number, error: () => Error): void {
   if (!(timeoutMs > 0)) return;
   let response: IncomingMessage | undefined;

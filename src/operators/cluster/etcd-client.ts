@@ -2,7 +2,7 @@
 // operator's client certificate: member list, add and remove, and per-member health.
 import { request, type RequestOptions } from 'node:https';
 import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
-import { NoAnswerError, setRequestDeadline } from '../../controller/rest-client.ts';
+import { NoAnswerError, quietAfterNoAnswer, setRequestDeadline } from '../../controller/rest-client.ts';
 
 export type EtcdMember = { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
 
@@ -14,8 +14,8 @@ export class EtcdClusterClient {
   private readonly servername: string | undefined;
 
   private readonly timeoutMs: { request: number; health: number; list: number };
-  private readonly quietMs: number;
-  private silence: { until: number; error: Error } | undefined;
+  /** The member list, which after a list that got no answer fails at once for a while. */
+  private readonly listQuietly: () => Promise<EtcdMember[]>;
   /** Made on first use and kept: parsing the key and CA on every call cost more than the call. */
   private secureContext: SecureContext | undefined;
 
@@ -31,7 +31,9 @@ export class EtcdClusterClient {
     this.servername = servername;
     const request = options.timeoutMs ?? 5000;
     this.timeoutMs = { request, health: options.healthTimeoutMs ?? 3000, list: options.listTimeoutMs ?? request };
-    this.quietMs = options.quietAfterNoAnswerMs ?? 0;
+    // A member that accepted and did not answer is not asked again for a while: each ask would
+    // hold one of the operator's workers for the whole deadline.
+    this.listQuietly = quietAfterNoAnswer(() => this.readMembers(), options.quietAfterNoAnswerMs ?? 0);
   }
 
   private call<T>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = this.timeoutMs.request): Promise<T> {
@@ -70,16 +72,8 @@ export class EtcdClusterClient {
     });
   }
 
-  async listMembers(): Promise<EtcdMember[]> {
-    // A member that accepted and did not answer is not asked again for a while: each ask would
-    // hold one of the operator's workers for the whole deadline.
-    if (this.silence && Date.now() < this.silence.until) throw this.silence.error;
-    try {
-      return await this.readMembers();
-    } catch (error) {
-      this.silence = error instanceof NoAnswerError && this.quietMs > 0 ? { until: Date.now() + this.quietMs, error } : undefined;
-      throw error;
-    }
+  listMembers(): Promise<EtcdMember[]> {
+    return this.listQuietly();
   }
 
   private async readMembers(): Promise<EtcdMember[]> {

@@ -7,7 +7,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { createCertificateAuthority } from '../../pki/certificate-authority.ts';
 import { issueCertificate } from '../../pki/leaf-certificate.ts';
 import { renderKubeconfig } from '../../pki/kubeconfig.ts';
-import { credentialsFromKubeconfig, probeReadyz, quietAfterSilence, type GuestCredentials, type ReadyzAnswer } from './guest-access.ts';
+import { credentialsFromKubeconfig, probeReadyz, type GuestCredentials, type ReadyzAnswer } from './guest-access.ts';
+import { quietAfterNoAnswer } from '../../controller/rest-client.ts';
 
 // Real loopback servers; the probe's stated timeout must be its whole deadline.
 const slackMs = 500;
@@ -64,7 +65,7 @@ test('a guest that let /readyz go unanswered is not probed again for the quiet p
   let clock = 0;
   let calls = 0;
   let next: ReadyzAnswer = { ready: false, detail: 'no answer within 2000ms', noAnswer: true };
-  const readyz = quietAfterSilence(async () => (calls++, next), 15_000, () => clock);
+  const readyz = quietAfterNoAnswer(async () => (calls++, next), 15_000, { unanswered: (answer) => answer.noAnswer === true, now: () => clock });
   assert.deepEqual(await readyz(), next);
   clock += 10_000;
   assert.equal((await readyz()).detail, 'no answer within 2000ms');

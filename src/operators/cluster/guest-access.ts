@@ -57,19 +57,3 @@ export function guestClient(server: string, credentials: GuestCredentials, clust
   });
   return new RestClient(kubeConfig);
 }
-
-/**
- * `probe`, except that after an answer that did not come (the endpoint accepted and stayed
- * silent) that same answer is returned at once for `quietMs`: each probe of a silent guest holds
- * one of the operator's workers for its whole deadline, and a few such guests would hold most.
- * A guest that refuses or answers is probed every time, so one coming up is seen at once.
- */
-export function quietAfterSilence(probe: () => Promise<ReadyzAnswer>, quietMs: number, now: () => number = Date.now): () => Promise<ReadyzAnswer> {
-  let silence: { until: number; answer: ReadyzAnswer } | undefined;
-  return async () => {
-    if (silence && now() < silence.until) return silence.answer;
-    const answer = await probe();
-    silence = answer.noAnswer ? { until: now() + quietMs, answer } : undefined;
-    return answer;
-  };
-}

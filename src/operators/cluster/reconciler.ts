@@ -15,7 +15,7 @@ import { findCondition, setCondition, summarizeReady, type Condition, type Condi
 import type { ReconcileResult } from '../../controller/controller.ts';
 import { addFinalizer, removeFinalizer } from '../../controller/finalizers.ts';
 import { silentLogger, type Logger } from '../../controller/logger.ts';
-import { isNotFound, resourcePath } from '../../controller/rest-client.ts';
+import { isNotFound, quietAfterNoAnswer, resourcePath } from '../../controller/rest-client.ts';
 import { semanticEqual } from '../../controller/status.ts';
 import { walkGraph } from '../../controller/task-graph.ts';
 import {
@@ -36,7 +36,7 @@ import {
 } from './component.ts';
 import { CLUSTER_COMPONENTS } from './components.ts';
 import { EtcdClusterClient } from './etcd-client.ts';
-import { guestClient, guestSecureContext, probeReadyz, quietAfterSilence } from './guest-access.ts';
+import { guestClient, guestSecureContext, probeReadyz } from './guest-access.ts';
 import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
 import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
 import { fieldManager, firstDifference } from './owned-objects.ts';
@@ -122,7 +122,8 @@ export const SILENT_GUEST_QUIET_MS = 15_000;
 const defaultEtcd: EtcdConnector = (endpoint, tls, serverName) => new EtcdClusterClient(endpoint, tls, serverName, { listTimeoutMs: ETCD_MEMBER_LIST_TIMEOUT_MS, quietAfterNoAnswerMs: SILENT_GUEST_QUIET_MS });
 const defaultGuest: GuestConnector = (endpoint, credentials, clusterName) => {
   const secureContext = guestSecureContext(credentials);
-  return { readyz: quietAfterSilence(() => probeReadyz(endpoint, secureContext, READYZ_TIMEOUT_MS), SILENT_GUEST_QUIET_MS), client: guestClient(endpoint, credentials, clusterName) };
+  const readyz = quietAfterNoAnswer(() => probeReadyz(endpoint, secureContext, READYZ_TIMEOUT_MS), SILENT_GUEST_QUIET_MS, { unanswered: (answer) => answer.noAnswer === true });
+  return { readyz, client: guestClient(endpoint, credentials, clusterName) };
 };
 
 type Observed = Record<ControlPlaneStep, StepObservation>;
