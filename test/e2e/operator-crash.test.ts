@@ -75,7 +75,7 @@ function chaos(): { stop: () => Promise<number> } {
 type Pod = { metadata: { name: string; uid: string; labels: Record<string, string> }; spec: { containers: { image: string }[] } };
 type Named = { metadata: { name: string } };
 type List<T> = { items: T[] };
-type ClusterObject = { metadata: { generation?: number }; status?: { observedGeneration?: number; versions?: Record<string, string>; conditions?: { type: string; status: string }[] } };
+type ClusterObject = { metadata: { generation?: number }; status?: { observedGeneration?: number; versions?: Record<string, string>; conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
 
 async function owned(name: string): Promise<Record<string, string[]>> {
   const kinds = ['pods', 'persistentvolumeclaims', 'services', 'secrets', 'deployments', 'replicasets'];
@@ -144,7 +144,11 @@ test(`the operator killed at random moments during create, upgrade and delete co
       );
     }
     for (const name of names) {
-      await eventually(`${name} Ready`, async () => ready(await cluster.kubectlJson<ClusterObject>('get', 'cluster', name)), 300_000, 500);
+      await eventually(`${name} Ready`, async () => ready(await cluster.kubectlJson<ClusterObject>('get', 'cluster', name)), 300_000, 500).catch(async (error: unknown) => {
+        // Which component held it, for the next person replaying the seed.
+        const conditions = (await cluster.kubectlJson<ClusterObject>('get', 'cluster', name).catch(() => undefined))?.status?.conditions ?? [];
+        throw new Error(`${(error as Error).message}; its conditions: ${conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.status} ${c.reason ?? ''}: ${c.message ?? ''}`).join('; ')}`, { cause: error });
+      });
       const objects = await owned(name);
       assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
       assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
