@@ -396,7 +396,8 @@ function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void, 
   let buffered = '';
   const recent: string[] = [];
   child.once('exit', (code, signal) => {
-    if (signal !== 'SIGTERM') console.error(`  the operator process exited (${code ?? signal}); its last lines:\n    ${recent.join('\n    ')}`);
+    // The operator stops cleanly on SIGTERM (exit code 0); only an exit nobody asked for is news.
+    if (!child.killed) console.error(`  the operator process exited (${code ?? signal}); its last lines:\n    ${recent.join('\n    ')}`);
   });
   // TESSERA_BENCH_OPERATOR_LOG=<file>: the operator's whole debug log, for chasing what a figure hides.
   const logPath = process.env['TESSERA_BENCH_OPERATOR_LOG'];
