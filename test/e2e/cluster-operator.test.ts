@@ -1,10 +1,10 @@
 // End to end: `Cluster` objects on the local meta cluster become real guest control planes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
+import { GuestClusters, run, watchReadyz, type ClusterObject } from '../harness/guest-clusters.ts';
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { probeReadyz, credentialsFromKubeconfig } from '../../src/operators/cluster/guest-access.ts';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,40 +13,17 @@ import { issueCertificate } from '../../src/pki/leaf-certificate.ts';
 import { webhookConfigurationName } from '../../src/operators/admission/webhook-configuration.ts';
 import { clusterValidationPath } from '../../src/operators/admission/admission-server.ts';
 
-type Condition = { type: string; status: string; reason: string; message: string };
-type ClusterObject = { metadata: { name: string }; status?: { phase?: string; endpoint?: string; adminKubeconfigSecret?: string; conditions?: Condition[]; etcdMembers?: { name: string; id?: string; ready: boolean }[] } };
 type Pod = { metadata: { name: string }; spec: { nodeName: string }; status: { podIP?: string } };
 type List<T> = { items: T[] };
 
 const cluster = await MetaClusterCli.create(4);
 after(() => cluster.destroy());
 const binaries = await ensureBinaries({ components: ['kubectl', 'etcdctl'] });
-
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile(command, args, { timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })));
-}
-
-const isReady = (c: ClusterObject | undefined) => c?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
-
-async function waitReady(name: string, timeoutMs = 180_000): Promise<ClusterObject> {
-  return eventually(`Cluster ${name} Ready`, async () => {
-    const object = await cluster.kubectlJson<ClusterObject>('get', 'cluster', name);
-    return isReady(object) ? object : undefined;
-  }, timeoutMs, 500);
-}
-
-async function secretData(name: string, key: string): Promise<string> {
-  const secret = await cluster.kubectlJson<{ data: Record<string, string> }>('get', 'secret', name);
-  return Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
-}
-
-async function guestKubeconfig(secretName: string): Promise<string> {
-  const path = join(cluster.home, `${secretName}.kubeconfig`);
-  await writeFile(path, await secretData(secretName, 'kubeconfig'));
-  return path;
-}
-
-const guestKubectl = (kubeconfig: string, ...args: string[]) => run(binaries.kubectl, ['--kubeconfig', kubeconfig, ...args]);
+const guests = new GuestClusters(cluster, binaries.kubectl);
+const waitReady = (name: string, timeoutMs = 180_000): Promise<ClusterObject> => guests.waitReady(name, timeoutMs);
+const secretData = (name: string, key: string): Promise<string> => guests.secretData(name, key);
+const guestKubeconfig = (secretName: string): Promise<string> => guests.kubeconfig(secretName);
+const guestKubectl = (kubeconfig: string, ...args: string[]) => guests.kubectl(kubeconfig, ...args);
 
 test('the meta cluster starts with the Cluster CRD and operator', async () => {
   const up = await cluster.tessera(['up', '--detach']);
@@ -127,45 +104,43 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
 
   for (let i = 0; i < 20; i++) assert.equal((await guestKubectl(admin, 'create', 'configmap', `key-${i}`, `--from-literal=value=${i}`)).code, 0);
 
-  // Watch /readyz through the Service the whole time.
-  const failures: string[] = [];
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      const result = await probeReadyz(ready.status?.endpoint ?? '', credentials);
-      if (!result.ready) failures.push(result.detail);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  })();
+  // Watch /readyz through the Service the whole time (stopped on every path: a failed step must
+  // not leave it probing for ever, which once kept this file from ending).
+  const readyz = watchReadyz(ready.status?.endpoint ?? '', credentials);
+  let probed: { probes: number; failures: string[] };
+  try {
+    // 1. Kill one member's process: the runtime restarts it.
+    const member1 = await cluster.kubectlJson<Pod>('get', 'pod', 'standard-etcd-1');
+    const listing = await run('ss', ['-ltnpH', `src ${member1.status.podIP}:2379`]);
+    const pid = Number(/pid=(\d+)/.exec(listing.stdout)?.[1]);
+    assert.ok(pid > 0, listing.stdout);
+    process.kill(pid, 'SIGKILL');
+    await eventually('standard-etcd-1 restarted and ready', async () => {
+      const pod = await cluster.kubectlJson<{ status: { containerStatuses?: { restartCount: number; ready: boolean }[] } }>('get', 'pod', 'standard-etcd-1');
+      return (pod.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && pod.status.containerStatuses?.[0]?.ready;
+    }, 90_000);
 
-  // 1. Kill one member's process: the runtime restarts it.
-  const member1 = await cluster.kubectlJson<Pod>('get', 'pod', 'standard-etcd-1');
-  const listing = await run('ss', ['-ltnpH', `src ${member1.status.podIP}:2379`]);
-  const pid = Number(/pid=(\d+)/.exec(listing.stdout)?.[1]);
-  assert.ok(pid > 0, listing.stdout);
-  process.kill(pid, 'SIGKILL');
-  await eventually('standard-etcd-1 restarted and ready', async () => {
-    const pod = await cluster.kubectlJson<{ status: { containerStatuses?: { restartCount: number; ready: boolean }[] } }>('get', 'pod', 'standard-etcd-1');
-    return (pod.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && pod.status.containerStatuses?.[0]?.ready;
-  }, 90_000);
-
-  // 2. Delete a member's pod and its volume: it is removed and added again under its name.
-  // `member list` prints hex ids: JSON would round the 64-bit ids to doubles.
-  const memberLine = async (member: string) => (await etcdctl('member', 'list')).stdout.split('\n').map((line) => line.split(', ')).find((fields) => fields[2] === member);
-  const before = await memberLine('standard-etcd-2');
-  assert.ok(before, 'standard-etcd-2 is a member');
-  await cluster.kubectl('delete', 'pod', 'standard-etcd-2', '--wait=false');
-  await cluster.kubectl('delete', 'pvc', 'standard-etcd-2-data', '--wait=false');
-  await eventually('standard-etcd-2 replaced under its name with a new member id, started and healthy', async () => {
-    const again = await memberLine('standard-etcd-2');
-    if (!again || again[0] === before[0] || again[1] !== 'started') return undefined;
-    const health = await etcdctl('endpoint', 'health');
-    return health.code === 0 ? again : undefined;
-  }, 180_000, 1000);
-  await waitReady('standard');
-  watching = false;
-  await watcher;
-  assert.deepEqual(failures, [], 'the guest answered /readyz throughout');
+    // 2. Delete a member's pod and its volume: it is removed and added again under its name.
+    // `member list` prints hex ids: JSON would round the 64-bit ids to doubles.
+    const memberLine = async (member: string) => (await etcdctl('member', 'list')).stdout.split('\n').map((line) => line.split(', ')).find((fields) => fields[2] === member);
+    const before = await memberLine('standard-etcd-2');
+    assert.ok(before, 'standard-etcd-2 is a member');
+    await cluster.kubectl('delete', 'pod', 'standard-etcd-2', '--wait=false');
+    await cluster.kubectl('delete', 'pvc', 'standard-etcd-2-data', '--wait=false');
+    await eventually('standard-etcd-2 replaced under its name with a new member id, started and healthy', async () => {
+      const again = await memberLine('standard-etcd-2');
+      if (!again || again[0] === before[0] || again[1] !== 'started') return undefined;
+      const health = await etcdctl('endpoint', 'health');
+      return health.code === 0 ? again : undefined;
+    }, 180_000, 1000).catch(async (error: unknown) => {
+      const objects = await cluster.kubectl('get', 'pod,pvc', '-l', 'tessera.dev/cluster=standard,tessera.dev/component=etcd', '-o', 'wide').catch((e: Error) => e.message);
+      throw new Error(`${(error as Error).message}; ${await guests.heldBy('standard')}; members: ${(await etcdctl('member', 'list')).stdout}; ${objects}`, { cause: error });
+    });
+    await waitReady('standard');
+  } finally {
+    probed = await readyz.stop();
+  }
+  assert.deepEqual(probed.failures, [], 'the guest answered /readyz throughout');
 
   const configMaps = await guestKubectl(admin, 'get', 'configmaps', '-o', 'name');
   for (let i = 0; i < 20; i++) assert.match(configMaps.stdout, new RegExp(`configmap/key-${i}\\n`));

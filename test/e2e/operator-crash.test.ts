@@ -10,6 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
+import { GuestClusters, type ClusterObject } from '../harness/guest-clusters.ts';
+import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { compareVersions, oldestVersion } from '../../src/api/v1alpha1/version-catalogue.ts';
 
 const guestsPerBatch = Number(process.env['TESSERA_CRASH_GUESTS'] ?? 3);
@@ -18,6 +20,7 @@ const seed = Number(process.env['TESSERA_CRASH_SEED'] ?? Date.now() % 2 ** 31);
 const cluster = await MetaClusterCli.create(7);
 cluster.env['TESSERA_EMBEDDED_OPERATORS'] = '0';
 after(() => cluster.destroy());
+const guests = new GuestClusters(cluster, (await ensureBinaries({ components: ['kubectl'] })).kubectl);
 const operatorMain = fileURLToPath(new URL('../../src/operators/main.ts', import.meta.url));
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed. */
@@ -75,7 +78,6 @@ function chaos(): { stop: () => Promise<number> } {
 type Pod = { metadata: { name: string; uid: string; labels: Record<string, string> }; spec: { containers: { image: string }[] } };
 type Named = { metadata: { name: string } };
 type List<T> = { items: T[] };
-type ClusterObject = { metadata: { generation?: number }; status?: { observedGeneration?: number; versions?: Record<string, string>; conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
 
 async function owned(name: string): Promise<Record<string, string[]>> {
   const kinds = ['pods', 'persistentvolumeclaims', 'services', 'secrets', 'deployments', 'replicasets'];
@@ -137,53 +139,52 @@ test(`the operator killed at random moments during create, upgrade and delete co
     startOperator();
     const killer = chaos();
     const monitor = skewMonitor(names);
-    for (const [index, name] of names.entries()) {
-      await cluster.apply(
-        `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec:\n  version: "1.36.3"\n  mode: Minimal\n` +
-          `  network: {podCIDR: 10.${120 + index}.0.0/16, serviceCIDR: 10.${130 + index}.0.0/20}\n  users: [{name: dev, groups: ["tessera:editors"]}]\n`,
-      );
-    }
-    for (const name of names) {
-      await eventually(`${name} Ready`, async () => ready(await cluster.kubectlJson<ClusterObject>('get', 'cluster', name)), 300_000, 500).catch(async (error: unknown) => {
-        // Which component held it, for the next person replaying the seed.
-        const conditions = (await cluster.kubectlJson<ClusterObject>('get', 'cluster', name).catch(() => undefined))?.status?.conditions ?? [];
-        throw new Error(`${(error as Error).message}; its conditions: ${conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.status} ${c.reason ?? ''}: ${c.message ?? ''}`).join('; ')}`, { cause: error });
-      });
-      const objects = await owned(name);
-      assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
-      assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
-      assert.equal(objects['services']?.length, 4, `${objects['services']}`);
-      assert.deepEqual(objects['deployments'], [`${name}-kube-apiserver`, `${name}-kube-controller-manager`, `${name}-kube-scheduler`]);
-      assert.deepEqual(objects['secrets'], expectedSecrets(name));
-    }
+    // Both are stopped on every path (stop is idempotent): a failed wait must not leave them
+    // killing the operator and polling for ever, which kept the test file from ending.
+    try {
+      for (const [index, name] of names.entries()) {
+        await cluster.apply(
+          `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec:\n  version: "1.36.3"\n  mode: Minimal\n` +
+            `  network: {podCIDR: 10.${120 + index}.0.0/16, serviceCIDR: 10.${130 + index}.0.0/20}\n  users: [{name: dev, groups: ["tessera:editors"]}]\n`,
+        );
+      }
+      for (const name of names) {
+        await guests.waitFor(name, 'Ready', ready, 300_000);
+        const objects = await owned(name);
+        assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
+        assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
+        assert.equal(objects['services']?.length, 4, `${objects['services']}`);
+        assert.deepEqual(objects['deployments'], [`${name}-kube-apiserver`, `${name}-kube-controller-manager`, `${name}-kube-scheduler`]);
+        assert.deepEqual(objects['secrets'], expectedSecrets(name));
+      }
 
-    for (const name of names) await cluster.kubectl('patch', 'cluster', name, '--type=merge', '-p', '{"spec":{"version":"1.37.2"}}');
-    for (const name of names) {
-      const upgraded = await eventually(`${name} upgraded`, async () => {
-        const object = await cluster.kubectlJson<ClusterObject>('get', 'cluster', name);
-        const done = ready(object) && object.status?.versions?.['scheduler'] === '1.37.2' && object.status.conditions?.some((c) => c.type === 'Upgrading' && c.status === 'False');
-        return done ? object : undefined;
-      }, 400_000, 500);
-      assert.deepEqual(upgraded.status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
-    }
-    const skew = await monitor.stop();
-    assert.ok(skew.samples > 10, `sampled ${skew.samples} times`);
-    assert.deepEqual(skew.violations, [], 'no controller-manager or scheduler ever newer than the oldest API server');
+      for (const name of names) await cluster.kubectl('patch', 'cluster', name, '--type=merge', '-p', '{"spec":{"version":"1.37.2"}}');
+      for (const name of names) {
+        const upgraded = await guests.waitFor(name, 'upgraded', (object) => ready(object) && object.status?.versions?.['scheduler'] === '1.37.2' && Boolean(object.status.conditions?.some((c) => c.type === 'Upgrading' && c.status === 'False')), 400_000);
+        assert.deepEqual(upgraded.status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
+      }
+      const skew = await monitor.stop();
+      assert.ok(skew.samples > 10, `sampled ${skew.samples} times`);
+      assert.deepEqual(skew.violations, [], 'no controller-manager or scheduler ever newer than the oldest API server');
 
-    const uids = (await cluster.kubectlJson<List<Pod>>('get', 'pods', '-l', 'tessera.dev/cluster')).items.filter((pod) => names.includes(pod.metadata.labels['tessera.dev/cluster'] ?? '')).map((pod) => pod.metadata.uid);
-    for (const name of names) await cluster.kubectl('delete', 'cluster', name, '--wait=false');
-    for (const name of names) {
-      await eventually(`${name} deleted`, async () => !(await cluster.kubectl('get', 'clusters', '-o', 'name')).includes(`cluster.tessera.dev/${name}\n`), 240_000, 500);
-      const leaked = Object.entries(await owned(name)).filter(([, objects]) => objects.length > 0);
-      assert.deepEqual(leaked, [], `nothing of ${name} is left`);
+      const uids = (await cluster.kubectlJson<List<Pod>>('get', 'pods', '-l', 'tessera.dev/cluster')).items.filter((pod) => names.includes(pod.metadata.labels['tessera.dev/cluster'] ?? '')).map((pod) => pod.metadata.uid);
+      for (const name of names) await cluster.kubectl('delete', 'cluster', name, '--wait=false');
+      for (const name of names) {
+        await eventually(`${name} deleted`, async () => !(await cluster.kubectl('get', 'clusters', '-o', 'name')).includes(`cluster.tessera.dev/${name}\n`), 240_000, 500);
+        const leaked = Object.entries(await owned(name)).filter(([, objects]) => objects.length > 0);
+        assert.deepEqual(leaked, [], `nothing of ${name} is left`);
+      }
+      totalKills += await killer.stop();
+      await eventually('no PersistentVolume of these guests left', async () => {
+        const claims = await cluster.kubectl('get', 'pv', '-o', 'jsonpath={.items[*].spec.claimRef.name}');
+        return !names.some((name) => claims.includes(`${name}-etcd-`));
+      }, 120_000);
+      for (const uid of uids) await eventually(`no process of pod ${uid} left`, async () => (await processesMentioning(uid)).length === 0, 60_000);
+    } finally {
+      await killer.stop();
+      await monitor.stop();
+      await killOperator();
     }
-    totalKills += await killer.stop();
-    await eventually('no PersistentVolume of these guests left', async () => {
-      const claims = await cluster.kubectl('get', 'pv', '-o', 'jsonpath={.items[*].spec.claimRef.name}');
-      return !names.some((name) => claims.includes(`${name}-etcd-`));
-    }, 120_000);
-    for (const uid of uids) await eventually(`no process of pod ${uid} left`, async () => (await processesMentioning(uid)).length === 0, 60_000);
-    await killOperator();
   }
   t.diagnostic(`the operator was killed ${totalKills} times`);
   assert.ok(totalKills >= 10, `the operator was killed ${totalKills} times`);

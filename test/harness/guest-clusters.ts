@@ -43,12 +43,23 @@ export class GuestClusters {
     return this.meta.kubectlJson<ClusterObject>('get', 'cluster', name);
   }
 
-  /** Waits until `check` holds for the Cluster, and returns it. */
+  /** Waits until `check` holds for the Cluster, and returns it. A timeout names the conditions that held it. */
   waitFor(name: string, what: string, check: (object: ClusterObject) => boolean, timeoutMs = 240_000): Promise<ClusterObject> {
     return eventually(`Cluster ${name}: ${what}`, async () => {
       const object = await this.get(name);
       return check(object) ? object : undefined;
-    }, timeoutMs, 500);
+    }, timeoutMs, 500).catch(async (error: unknown) => {
+      throw new Error(`${(error as Error).message}; ${await this.heldBy(name)}`, { cause: error });
+    });
+  }
+
+  /** The Cluster's conditions that are not True, with reasons and messages: what holds it back. */
+  async heldBy(name: string): Promise<string> {
+    const object = await this.get(name).catch((error: unknown) => (error as Error).message);
+    if (typeof object === 'string') return `the Cluster could not be read: ${object}`;
+    const pending = (object.status?.conditions ?? []).filter((condition) => condition.status !== 'True');
+    const generation = `observedGeneration ${object.status?.observedGeneration ?? 'none'} of ${object.metadata.generation ?? '?'}`;
+    return `${generation}; conditions not True: ${pending.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`).join('; ') || 'none'}`;
   }
 
   waitReady(name: string, timeoutMs = 240_000): Promise<ClusterObject> {

@@ -5,7 +5,7 @@ import type { EtcdMember } from './etcd-client.ts';
 
 const url = (i: number) => `https://shop-etcd-${i}.shop-etcd.default.svc.cluster.local:2380`;
 const observed = (overrides: Partial<MemberObservation>[] = []): MemberObservation[] =>
-  [0, 1, 2].map((i) => ({ name: `shop-etcd-${i}`, peerURL: url(i), podExists: true, podTerminating: false, dataExists: true, healthy: true, ...overrides[i] }));
+  [0, 1, 2].map((i) => ({ name: `shop-etcd-${i}`, peerURL: url(i), podExists: true, podTerminating: false, dataExists: true, dataTerminating: false, healthy: true, ...overrides[i] }));
 const members = (ids: number[], unnamed: number[] = []): EtcdMember[] =>
   ids.map((i) => ({ id: `${1000 + i}`, name: unnamed.includes(i) ? '' : `shop-etcd-${i}`, peerURLs: [url(i)], clientURLs: [], isLearner: false }));
 
@@ -24,6 +24,16 @@ test('a member that lost pod and data is replaced: remove, then add, then start 
   assert.deepEqual(nextMembershipAction({ formed: true, observed: lost, members: members([0, 1, 2]) }), { kind: 'remove', name: 'shop-etcd-2', id: '1002' });
   assert.deepEqual(nextMembershipAction({ formed: true, observed: lost, members: members([0, 1]) }), { kind: 'add', name: 'shop-etcd-2', peerURL: url(2) });
   assert.deepEqual(nextMembershipAction({ formed: true, observed: lost, members: members([0, 1, 2], [2]) }), { kind: 'start', name: 'shop-etcd-2', state: 'existing' });
+});
+
+test('an added member is started only once its old claim is gone: a pod naming a terminating claim would never be scheduled', () => {
+  const terminating = observed([{}, {}, { podExists: false, dataExists: false, dataTerminating: true, healthy: false }]);
+  const action = nextMembershipAction({ formed: true, observed: terminating, members: members([0, 1, 2], [2]) });
+  assert.equal(action.kind, 'wait');
+  assert.match(action.kind === 'wait' ? action.reason : '', /shop-etcd-2 .*old claim/);
+  // Removing and adding need no new claim, so they go ahead while the old one terminates.
+  assert.equal(nextMembershipAction({ formed: true, observed: terminating, members: members([0, 1, 2]) }).kind, 'remove');
+  assert.equal(nextMembershipAction({ formed: true, observed: terminating, members: members([0, 1]) }).kind, 'add');
 });
 
 test('no member is replaced while another member is unhealthy: quorum is never put at risk', () => {

@@ -15,6 +15,8 @@ export type MemberObservation = {
   podTerminating: boolean;
   /** The member's data survives: its claim exists (or it uses a volumeSource that does). */
   dataExists: boolean;
+  /** Its old claim is being deleted (the claim protection keeps it while a pod still uses it). */
+  dataTerminating: boolean;
   healthy: boolean;
 };
 
@@ -63,7 +65,12 @@ export function nextMembershipAction(input: {
       }
       return { kind: 'remove', name: member.name, id: registered.id };
     }
-    if (registered && registered.name === '') return { kind: 'start', name: member.name, state: 'existing' };
+    if (registered && registered.name === '') {
+      // A pod started now would name the old claim, still terminating, and never be scheduled:
+      // the claim is created again only once the old one is gone.
+      if (member.dataTerminating) return { kind: 'wait', reason: `member ${member.name} is added; waiting for its old claim to be deleted before starting it on a new one` };
+      return { kind: 'start', name: member.name, state: 'existing' };
+    }
     if (member.dataExists) return { kind: 'discard-data', name: member.name };
     return { kind: 'add', name: member.name, peerURL: member.peerURL };
   }

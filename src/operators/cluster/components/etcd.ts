@@ -45,6 +45,7 @@ async function reconcileMembers(pass: ClusterPass): Promise<{ ready: boolean; re
       podExists: Boolean(pod) && !pod?.metadata?.deletionTimestamp,
       podTerminating: Boolean(pod?.metadata?.deletionTimestamp),
       dataExists: usesClaims ? Boolean(claim) && !claim?.metadata?.deletionTimestamp : Boolean(pod),
+      dataTerminating: Boolean(claim?.metadata?.deletionTimestamp),
       healthy: isPodReady(pod),
     };
   });
