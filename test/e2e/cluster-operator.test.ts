@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
-import { GuestClusters, run, watchReadyz, type ClusterObject } from '../harness/guest-clusters.ts';
+import { GuestClusters, conditionOf, run, watchReadyz, type ClusterObject } from '../harness/guest-clusters.ts';
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { probeReadyz, credentialsFromKubeconfig } from '../../src/operators/cluster/guest-access.ts';
 import { createServer as createHttpsServer } from 'node:https';
@@ -125,8 +125,25 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
     const memberLine = async (member: string) => (await etcdctl('member', 'list')).stdout.split('\n').map((line) => line.split(', ')).find((fields) => fields[2] === member);
     const before = await memberLine('standard-etcd-2');
     assert.ok(before, 'standard-etcd-2 is a member');
+    // A finalizer of the test's own holds the old claim after its pod is gone, as claim
+    // protection does while the meta cluster's controller-manager lags: the member is removed and
+    // added, and started only once that claim is gone (its pod would otherwise name the old claim
+    // and never be scheduled).
+    const hold = 'e2e.tessera.dev/hold';
+    await cluster.kubectl('patch', 'pvc', 'standard-etcd-2-data', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/metadata/finalizers/-', value: hold }]));
     await cluster.kubectl('delete', 'pod', 'standard-etcd-2', '--wait=false');
     await cluster.kubectl('delete', 'pvc', 'standard-etcd-2-data', '--wait=false');
+    await guests.waitFor('standard', 'the added member waiting for its old claim', (object) => /standard-etcd-2 is added; waiting for its old claim/.test(conditionOf(object, 'EtcdReady')?.message ?? ''), 120_000);
+    const early = await cluster.tessera(['kubectl', '--', 'get', 'pod', 'standard-etcd-2', '-o', 'name']);
+    assert.match(early.stderr, /NotFound/, `no pod of standard-etcd-2 while its old claim terminates: ${early.stdout}`);
+    await eventually('the old claim released', async () => {
+      const claim = await cluster.kubectlJson<{ metadata: { finalizers?: string[] } }>('get', 'pvc', 'standard-etcd-2-data');
+      const index = claim.metadata.finalizers?.indexOf(hold) ?? -1;
+      if (index < 0) return true;
+      const patch = [{ op: 'test', path: `/metadata/finalizers/${index}`, value: hold }, { op: 'remove', path: `/metadata/finalizers/${index}` }];
+      await cluster.kubectl('patch', 'pvc', 'standard-etcd-2-data', '--type=json', '-p', JSON.stringify(patch));
+      return true;
+    }, 30_000);
     await eventually('standard-etcd-2 replaced under its name with a new member id, started and healthy', async () => {
       const again = await memberLine('standard-etcd-2');
       if (!again || again[0] === before[0] || again[1] !== 'started') return undefined;
