@@ -24,6 +24,11 @@ const waitReady = (name: string, timeoutMs = 180_000): Promise<ClusterObject> =>
 const secretData = (name: string, key: string): Promise<string> => guests.secretData(name, key);
 const guestKubeconfig = (secretName: string): Promise<string> => guests.kubeconfig(secretName);
 const guestKubectl = (kubeconfig: string, ...args: string[]) => guests.kubectl(kubeconfig, ...args);
+/** Applies an example Cluster (a no-op when it is there) and waits until it is Ready: each test sets up the guests it uses, so one failure does not cascade. */
+async function exampleGuest(name: 'minimal' | 'standard', timeoutMs = 240_000): Promise<ClusterObject> {
+  await cluster.kubectl('apply', '-f', new URL(`../../examples/cluster-${name}.yaml`, import.meta.url).pathname);
+  return waitReady(name, timeoutMs);
+}
 
 test('the meta cluster starts with the Cluster CRD and operator', async () => {
   const up = await cluster.tessera(['up', '--detach']);
@@ -33,8 +38,7 @@ test('the meta cluster starts with the Cluster CRD and operator', async () => {
 });
 
 test('a Minimal Cluster becomes a guest whose API answers, with an admin and a view-only user', async () => {
-  await cluster.kubectl('apply', '-f', new URL('../../examples/cluster-minimal.yaml', import.meta.url).pathname);
-  const ready = await waitReady('minimal');
+  const ready = await exampleGuest('minimal');
   assert.equal(ready.status?.phase, 'Ready');
   const adminSecret = ready.status?.adminKubeconfigSecret ?? '';
   assert.ok(adminSecret, 'status names the admin kubeconfig Secret');
@@ -54,6 +58,7 @@ test('a Minimal Cluster becomes a guest whose API answers, with an admin and a v
 });
 
 test('bad input is rejected by the API server naming the field, and nothing is stored for it', async () => {
+  await exampleGuest('minimal');
   const minimalBefore = await cluster.kubectlJson<ClusterObject & { metadata: { generation: number; resourceVersion: string }; spec: { network: { podCIDR: string } } }>('get', 'cluster', 'minimal');
   const patch = await cluster.tessera(['kubectl', '--', 'patch', 'cluster', 'minimal', '--type=merge', '-p', '{"spec":{"network":{"podCIDR":"10.99.0.0/16"}}}']);
   assert.notEqual(patch.code, 0);
@@ -82,8 +87,7 @@ test('bad input is rejected by the API server naming the field, and nothing is s
 });
 
 test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member replaced without losing the guest or its data', async () => {
-  await cluster.kubectl('apply', '-f', new URL('../../examples/cluster-standard.yaml', import.meta.url).pathname);
-  const ready = await waitReady('standard', 240_000);
+  const ready = await exampleGuest('standard');
   const admin = await guestKubeconfig(ready.status?.adminKubeconfigSecret ?? '');
   const credentials = credentialsFromKubeconfig(await secretData(ready.status?.adminKubeconfigSecret ?? '', 'kubeconfig'));
 
@@ -167,8 +171,8 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
 });
 
 test("guest A's admin certificate is rejected by guest B", async () => {
-  const minimal = await cluster.kubectlJson<ClusterObject>('get', 'cluster', 'minimal');
-  const standard = await cluster.kubectlJson<ClusterObject>('get', 'cluster', 'standard');
+  await exampleGuest('minimal');
+  const standard = await exampleGuest('standard');
   const minimalCredentials = credentialsFromKubeconfig(await secretData('minimal-admin-kubeconfig', 'kubeconfig'));
   const standardCredentials = credentialsFromKubeconfig(await secretData('standard-admin-kubeconfig', 'kubeconfig'));
   assert.equal((await probeReadyz(standard.status?.endpoint ?? '', standardCredentials)).ready, true);
@@ -176,10 +180,10 @@ test("guest A's admin certificate is rejected by guest B", async () => {
   const crossed = await probeReadyz(standard.status?.endpoint ?? '', { ...minimalCredentials, caCertPem: standardCredentials.caCertPem });
   assert.equal(crossed.ready, false);
   assert.match(crossed.detail, /^401/);
-  void minimal;
 });
 
 test('admission rejects a Cluster whose pod range overlaps another Cluster in the same VPC, with the planner message', async () => {
+  await exampleGuest('standard');
   await cluster.kubectl('patch', 'cluster', 'standard', '--type=merge', '-p', '{"spec":{"network":{"vpc":"vpc-e2e"}}}');
   const overlapping = (vpc: string) => `apiVersion: tessera.dev/v1alpha1\nkind: Cluster\nmetadata: {name: overlap}\nspec:\n  version: "1.37.2"\n  mode: Minimal\n  network: {vpc: ${vpc}, podCIDR: 10.200.128.0/17, serviceCIDR: 10.96.0.0/16}\n`;
   const file = join(cluster.home, 'overlap.yaml');
@@ -239,6 +243,7 @@ test('objects other than Clusters never reach the admission webhook', async () =
 });
 
 test('deleting a Cluster removes everything it owns, processes and volumes included', async () => {
+  await exampleGuest('minimal');
   const uids = (await cluster.kubectlJson<List<{ metadata: { uid: string } }>>('get', 'pods', '-l', 'tessera.dev/cluster=minimal')).items.map((p) => p.metadata.uid);
   assert.ok(uids.length >= 4);
   await cluster.kubectl('delete', 'cluster', 'minimal', '--wait=true', '--timeout=120s');
