@@ -142,6 +142,12 @@ export class ClusterPass {
   readonly target: EventTarget;
   writes = 0;
   private requeueMs: number | undefined;
+  /**
+   * What this pass wrote, as the API server answered: newer than the caches until the watch
+   * brings it, so a component observing an object it has just created does not call it missing
+   * (that alone changed a condition's message, and cost a status write of its own).
+   */
+  private readonly written = new Map<string, MetaObject>();
 
   constructor(options: PassOptions) {
     this.options = options;
@@ -177,8 +183,10 @@ export class ClusterPass {
     return this.requeueMs;
   }
 
-  /** The live copy of an owned object (from the caches), found by its kind and name. */
+  /** The live copy of an owned object (what this pass wrote, else the caches'), found by its kind and name. */
   liveOf<T extends MetaObject>(object: MetaObject): T | undefined {
+    const writtenNow = this.written.get(writtenKey(object, this.namespace));
+    if (writtenNow) return writtenNow as T;
     const caches = this.options.caches;
     const byKind: Record<string, CacheReader<MetaObject>> = { Pod: caches.pods, Service: caches.services, Secret: caches.secrets, PersistentVolumeClaim: caches.claims, Deployment: caches.deployments };
     const cache = byKind[object.kind ?? ''];
@@ -191,6 +199,7 @@ export class ClusterPass {
     const result = await applyIfChanged<T>(this.options.client, desired, live);
     if (result.written) {
       this.writes++;
+      this.written.set(writtenKey(desired, this.namespace), result.object);
       // Which object a pass wrote: what a person chasing a write loop needs first.
       this.options.logger.debug('applied owned object', { cluster: this.key, kind: desired.kind, name: desired.metadata?.name, live: live !== undefined, ...(live ? { differs: firstDifference(desired, live) } : {}) });
     }
@@ -201,6 +210,7 @@ export class ClusterPass {
   async remove(object: MetaObject, reason: string): Promise<void> {
     try {
       await this.options.client.delete(pathOf(object));
+      this.written.delete(writtenKey(object, this.namespace));
       this.writes++;
       this.options.logger.info('deleted owned object', { cluster: this.key, kind: object.kind, name: object.metadata?.name, reason });
     } catch (error) {
@@ -276,6 +286,8 @@ export interface ClusterComponent extends GraphTask<ClusterComponentName> {
   /** What runs now: the condition and readiness. */
   observe(pass: ClusterPass): ComponentStatus | Promise<ComponentStatus>;
 }
+
+const writtenKey = (object: MetaObject, namespace: string) => `${object.kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`;
 
 /** A failure with the reason its component's condition should carry. */
 export class ComponentError extends Error {

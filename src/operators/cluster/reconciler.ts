@@ -76,7 +76,7 @@ export const MAX_UNSETTLED_REQUEUE_MS = 60_000;
 export const OWN_WRITE_VISIBLE_MS = 5000;
 
 /** While a guest provisions, the least time between two status writes that change only messages or versions. */
-export const STATUS_WRITE_INTERVAL_MS = 2000;
+export const STATUS_WRITE_INTERVAL_MS = 5000;
 
 /** The default full resync of a guest's own objects (drift inside the guest is repaired then). */
 export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;

@@ -30,7 +30,7 @@ export function apiClientDeploymentComponent(
   return {
     name: component,
     dependsOn: ['kube-apiserver'],
-    reason: 'it works through the API',
+    reason: 'it works through the API, so it starts once an API server is Ready',
     condition,
     render: (pass) => [render(pass.renderContext())],
     observe(pass) {

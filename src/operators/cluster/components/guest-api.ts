@@ -6,6 +6,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { ClusterComponent, ClusterPass } from '../component.ts';
 import { forgetGuestApplyState } from '../guest/apply-to-guest.ts';
 import { deploymentName } from '../names.ts';
+import { replicasFor } from '../render-context.ts';
 import { ConditionType, Reason } from '../status.ts';
 
 function connect(pass: ClusterPass): void {
@@ -25,14 +26,18 @@ function connect(pass: ClusterPass): void {
 
 export const guestApi: ClusterComponent = {
   name: 'guest-api',
-  dependsOn: ['kube-apiserver'],
-  reason: 'the guest counts as up only when its own API answers through its Service',
+  // Not on kube-apiserver, which is ready only once an API server pod is: this component says how
+  // the API answers at any time, an outage included.
+  dependsOn: ['services', 'pki'],
+  reason: 'it asks the guest through its Service with the admin credentials',
   condition: ConditionType.APIServerAvailable,
   render: () => [],
   async observe(pass) {
     connect(pass);
     const deployment = pass.liveOf<V1Deployment>({ kind: 'Deployment', metadata: { name: deploymentName(pass.name, 'kube-apiserver') } });
-    const replicas = `${deployment?.status?.readyReplicas ?? 0}/${deployment?.spec?.replicas ?? 0} API servers ready`;
+    // Before its Deployment exists (this component runs beside it), the replicas it will ask for:
+    // a message that changed from 0/0 to 0/1 would cost a status write of its own.
+    const replicas = `${deployment?.status?.readyReplicas ?? 0}/${deployment?.spec?.replicas ?? replicasFor(pass.spec.mode)} API servers ready`;
     const guest = pass.memory.guest;
     if (!guest) return { ready: false, condition: { status: 'False', reason: Reason.ReadyzFailing, message: `${replicas}; no admin kubeconfig yet` } };
     const readyz = await guest.api.readyz();
