@@ -391,7 +391,7 @@ function startOperator(meta: KwokMetaCluster, onPass: (line: PassLine) => void, 
   const profile = process.env['TESSERA_BENCH_OPERATOR_PROFILE'];
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), operatorMain, `--kubeconfig=${kubeconfigPath}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0', `--workers=${DEFAULT_WORKERS}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, TESSERA_LOG_LEVEL: 'debug' },
+    env: { ...process.env, NODE_OPTIONS: [operatorNodeOptions, process.env['NODE_OPTIONS'] ?? ''].join(' ').trim(), TESSERA_LOG_LEVEL: 'debug' },
   });
   let buffered = '';
   const recent: string[] = [];
@@ -636,13 +636,15 @@ function report(title: string, result: ConvergenceResult): void {
   const { windowSeconds, byProcess } = result.cpu;
   console.log(`  CPU, first Cluster to convergence declared (${windowSeconds.toFixed(1)}s, ${(byProcess.reduce((sum, [, cpu]) => sum + cpu, 0) / windowSeconds).toFixed(2)} cores busy): ${byProcess.map(([name, cpu]) => `${name} ${(cpu / windowSeconds).toFixed(2)}`).join(', ')}`);
   const perGuest = (after: number, before: number) => `${((after - before) / result.guests / 2 ** 20).toFixed(2)} MiB per guest`;
-  console.log(`  operator process RSS:                   ${mebibytes(result.rssBefore)} before the first Cluster, ${mebibytes(result.rssAfter)} at the end: ${perGuest(result.rssAfter, result.rssBefore)}`);
+  console.log(`  operator process RSS:                   ${mebibytes(result.rssBefore)} before the first Cluster, ${mebibytes(result.rssAfter)} at the end: ${perGuest(result.rssAfter, result.rssBefore)}  (NODE_OPTIONS as the image: ${operatorNodeOptions || 'none'})`);
   const { before, after } = result.afterGc;
   console.log(`  after a full GC (inspector):            RSS ${mebibytes(before.rssBytes)} -> ${mebibytes(after.rssBytes)}: ${perGuest(after.rssBytes, before.rssBytes)};  V8 heap in use ${mebibytes(before.heapBytes)} -> ${mebibytes(after.heapBytes)}: ${perGuest(after.heapBytes, before.heapBytes)}`);
   console.log(`  afterwards (from ${MAX_UNSETTLED_REQUEUE_MS / 1000}s after convergence), ${result.steady.seconds}s of guests never Ready:  ${result.steady.passesPerSecond.toFixed(2)} passes/s, ${(result.steady.cpuShare * 100).toFixed(1)}% of a core (operator process), ${result.steady.writes} writes`);
 }
 
 const operatorMain = fileURLToPath(new URL('../src/operators/main.ts', import.meta.url));
+/** The Node.js options the operators' image runs with (its Dockerfile's NODE_OPTIONS), so the operator is measured as deployed. */
+const operatorNodeOptions = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(await readFile(new URL('../Dockerfile', import.meta.url), 'utf8'))?.[1] ?? '';
 
 // The upstream processes are detached: an interrupted run must still stop them.
 let running: KwokMetaCluster | undefined;
