@@ -20,14 +20,10 @@ const cluster = await MetaClusterCli.create(4);
 after(() => cluster.destroy());
 const binaries = await ensureBinaries({ components: ['kubectl', 'etcdctl'] });
 const guests = new GuestClusters(cluster, binaries.kubectl);
-const waitReady = (name: string, timeoutMs = 180_000): Promise<ClusterObject> => guests.waitReady(name, timeoutMs);
-const secretData = (name: string, key: string): Promise<string> => guests.secretData(name, key);
-const guestKubeconfig = (secretName: string): Promise<string> => guests.kubeconfig(secretName);
-const guestKubectl = (kubeconfig: string, ...args: string[]) => guests.kubectl(kubeconfig, ...args);
 /** Applies an example Cluster (a no-op when it is there) and waits until it is Ready: each test sets up the guests it uses, so one failure does not cascade. */
 async function exampleGuest(name: 'minimal' | 'standard', timeoutMs = 240_000): Promise<ClusterObject> {
   await cluster.kubectl('apply', '-f', new URL(`../../examples/cluster-${name}.yaml`, import.meta.url).pathname);
-  return waitReady(name, timeoutMs);
+  return guests.waitReady(name, timeoutMs);
 }
 
 test('the meta cluster starts with the Cluster CRD and operator', async () => {
@@ -42,16 +38,16 @@ test('a Minimal Cluster becomes a guest whose API answers, with an admin and a v
   assert.equal(ready.status?.phase, 'Ready');
   const adminSecret = ready.status?.adminKubeconfigSecret ?? '';
   assert.ok(adminSecret, 'status names the admin kubeconfig Secret');
-  const admin = await guestKubeconfig(adminSecret);
-  const readyz = await guestKubectl(admin, 'get', '--raw', '/readyz');
+  const admin = await guests.kubeconfig(adminSecret);
+  const readyz = await guests.kubectl(admin, 'get', '--raw', '/readyz');
   assert.equal(readyz.stdout.trim(), 'ok', readyz.stderr);
-  assert.equal((await guestKubectl(admin, 'create', 'namespace', 'team-a')).code, 0);
-  const auditor = await guestKubeconfig('minimal-user-auditor-kubeconfig');
-  const denied = await guestKubectl(auditor, 'create', 'namespace', 'team-b');
+  assert.equal((await guests.kubectl(admin, 'create', 'namespace', 'team-a')).code, 0);
+  const auditor = await guests.kubeconfig('minimal-user-auditor-kubeconfig');
+  const denied = await guests.kubectl(auditor, 'create', 'namespace', 'team-b');
   assert.notEqual(denied.code, 0);
   assert.match(denied.stderr, /forbidden/);
   // RBAC bindings reach the guest API server's authorizer through its informers: eventually.
-  await eventually('the auditor can read', async () => (await guestKubectl(auditor, 'get', 'namespace', 'team-a')).code === 0, 30_000);
+  await eventually('the auditor can read', async () => (await guests.kubectl(auditor, 'get', 'namespace', 'team-a')).code === 0, 30_000);
   for (const type of ['EtcdReady', 'APIServerAvailable', 'ControlPlaneReady', 'CertificatesValid', 'AddonsReady']) {
     assert.ok(ready.status?.conditions?.some((c) => c.type === type && c.status === 'True'), `${type} is True`);
   }
@@ -88,13 +84,13 @@ test('bad input is rejected by the API server naming the field, and nothing is s
 
 test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member replaced without losing the guest or its data', async () => {
   const ready = await exampleGuest('standard');
-  const admin = await guestKubeconfig(ready.status?.adminKubeconfigSecret ?? '');
-  const credentials = credentialsFromKubeconfig(await secretData(ready.status?.adminKubeconfigSecret ?? '', 'kubeconfig'));
+  const admin = await guests.kubeconfig(ready.status?.adminKubeconfigSecret ?? '');
+  const credentials = credentialsFromKubeconfig(await guests.secretData(ready.status?.adminKubeconfigSecret ?? '', 'kubeconfig'));
 
   // etcdctl member list through the operator's client certificate.
   const clientIP = (await cluster.kubectlJson<{ spec: { clusterIP: string } }>('get', 'service', 'standard-etcd-client')).spec.clusterIP;
   const tlsDir = cluster.home;
-  for (const key of ['ca.crt', 'tls.crt', 'tls.key']) await writeFile(join(tlsDir, `etcd-${key}`), await secretData('standard-etcd-operator-client', key));
+  for (const key of ['ca.crt', 'tls.crt', 'tls.key']) await writeFile(join(tlsDir, `etcd-${key}`), await guests.secretData('standard-etcd-operator-client', key));
   const etcdctl = (...args: string[]) => run(binaries.etcdctl, [`--endpoints=https://${clientIP}:2379`, `--cacert=${join(tlsDir, 'etcd-ca.crt')}`, `--cert=${join(tlsDir, 'etcd-tls.crt')}`, `--key=${join(tlsDir, 'etcd-tls.key')}`, ...args]);
   const members = await etcdctl('member', 'list', '-w', 'json');
   assert.equal(members.code, 0, members.stderr);
@@ -106,7 +102,7 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
   const zoneOf = new Map(nodes.map((n) => [n.metadata.name, n.metadata.labels['topology.kubernetes.io/zone']]));
   assert.deepEqual(apiPods.map((p) => zoneOf.get(p.spec.nodeName)).sort(), ['zone-a', 'zone-b', 'zone-c']);
 
-  for (let i = 0; i < 20; i++) assert.equal((await guestKubectl(admin, 'create', 'configmap', `key-${i}`, `--from-literal=value=${i}`)).code, 0);
+  for (let i = 0; i < 20; i++) assert.equal((await guests.kubectl(admin, 'create', 'configmap', `key-${i}`, `--from-literal=value=${i}`)).code, 0);
 
   // Watch /readyz through the Service the whole time (stopped on every path: a failed step must
   // not leave it probing for ever, which once kept this file from ending).
@@ -157,13 +153,13 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
       const objects = await cluster.kubectl('get', 'pod,pvc', '-l', 'tessera.dev/cluster=standard,tessera.dev/component=etcd', '-o', 'wide').catch((e: Error) => e.message);
       throw new Error(`${(error as Error).message}; ${await guests.heldBy('standard')}; members: ${(await etcdctl('member', 'list')).stdout}; ${objects}`, { cause: error });
     });
-    await waitReady('standard');
+    await guests.waitReady('standard', 180_000);
   } finally {
     probed = await readyz.stop();
   }
   assert.deepEqual(probed.failures, [], 'the guest answered /readyz throughout');
 
-  const configMaps = await guestKubectl(admin, 'get', 'configmaps', '-o', 'name');
+  const configMaps = await guests.kubectl(admin, 'get', 'configmaps', '-o', 'name');
   for (let i = 0; i < 20; i++) assert.match(configMaps.stdout, new RegExp(`configmap/key-${i}\\n`));
   const events = await cluster.kubectl('get', 'events', '--field-selector', 'involvedObject.name=standard');
   assert.match(events, /EtcdMemberRemoved/);
@@ -173,8 +169,8 @@ test('a Standard Cluster: 3 etcd members, 3 API servers in 3 zones; a member rep
 test("guest A's admin certificate is rejected by guest B", async () => {
   await exampleGuest('minimal');
   const standard = await exampleGuest('standard');
-  const minimalCredentials = credentialsFromKubeconfig(await secretData('minimal-admin-kubeconfig', 'kubeconfig'));
-  const standardCredentials = credentialsFromKubeconfig(await secretData('standard-admin-kubeconfig', 'kubeconfig'));
+  const minimalCredentials = credentialsFromKubeconfig(await guests.secretData('minimal-admin-kubeconfig', 'kubeconfig'));
+  const standardCredentials = credentialsFromKubeconfig(await guests.secretData('standard-admin-kubeconfig', 'kubeconfig'));
   assert.equal((await probeReadyz(standard.status?.endpoint ?? '', standardCredentials)).ready, true);
   // B's CA to trust B's server, A's client certificate to authenticate.
   const crossed = await probeReadyz(standard.status?.endpoint ?? '', { ...minimalCredentials, caCertPem: standardCredentials.caCertPem });

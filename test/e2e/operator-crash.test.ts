@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
-import { GuestClusters, type ClusterObject } from '../harness/guest-clusters.ts';
+import { GuestClusters, conditionOf, isReadyAtGeneration } from '../harness/guest-clusters.ts';
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { compareVersions, oldestVersion } from '../../src/api/v1alpha1/version-catalogue.ts';
 
@@ -118,7 +118,6 @@ function skewMonitor(names: string[]): { stop: () => Promise<{ samples: number; 
   };
 }
 
-const ready = (object: ClusterObject) => object.status?.observedGeneration === object.metadata.generation && Boolean(object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
 
 test('the meta cluster starts without the in-process operator, and writes the operator identity', async () => {
   const up = await cluster.tessera(['up', '--detach']);
@@ -149,7 +148,7 @@ test(`the operator killed at random moments during create, upgrade and delete co
         );
       }
       for (const name of names) {
-        await guests.waitFor(name, 'Ready', ready, 300_000);
+        await guests.waitReady(name, 300_000);
         const objects = await owned(name);
         assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
         assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
@@ -160,7 +159,7 @@ test(`the operator killed at random moments during create, upgrade and delete co
 
       for (const name of names) await cluster.kubectl('patch', 'cluster', name, '--type=merge', '-p', '{"spec":{"version":"1.37.2"}}');
       for (const name of names) {
-        const upgraded = await guests.waitFor(name, 'upgraded', (object) => ready(object) && object.status?.versions?.['scheduler'] === '1.37.2' && Boolean(object.status.conditions?.some((c) => c.type === 'Upgrading' && c.status === 'False')), 400_000);
+        const upgraded = await guests.waitFor(name, 'upgraded', (object) => isReadyAtGeneration(object) && object.status?.versions?.['scheduler'] === '1.37.2' && conditionOf(object, 'Upgrading')?.status === 'False', 400_000);
         assert.deepEqual(upgraded.status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
       }
       const skew = await monitor.stop();

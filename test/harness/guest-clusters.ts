@@ -29,6 +29,8 @@ export function run(command: string, args: string[], timeoutMs = 60_000): Promis
 
 export const conditionOf = (object: ClusterObject | undefined, type: string): Condition | undefined => object?.status?.conditions?.find((condition) => condition.type === type);
 export const isReady = (object: ClusterObject | undefined): boolean => conditionOf(object, 'Ready')?.status === 'True';
+/** Ready, and the status is about the current spec (observedGeneration caught up). */
+export const isReadyAtGeneration = (object: ClusterObject): boolean => isReady(object) && object.status?.observedGeneration === object.metadata.generation;
 
 export class GuestClusters {
   readonly meta: MetaClusterCli;
@@ -63,7 +65,7 @@ export class GuestClusters {
   }
 
   waitReady(name: string, timeoutMs = 240_000): Promise<ClusterObject> {
-    return this.waitFor(name, 'Ready', (object) => isReady(object) && object.status?.observedGeneration === object.metadata.generation, timeoutMs);
+    return this.waitFor(name, 'Ready', isReadyAtGeneration, timeoutMs);
   }
 
   async secretData(name: string, key: string): Promise<string> {
