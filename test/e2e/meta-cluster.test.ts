@@ -217,6 +217,42 @@ spec:
   await cluster.kubectl('delete', 'pod', 'slow-start', '--grace-period=1');
 });
 
+test('a sidecar init container starts first and the containers only once its startup probe passes; it keeps running beside them', async () => {
+  // The sidecar listens 2 s after it starts: the main container must not start before that.
+  await cluster.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: with-sidecar}
+spec:
+  initContainers:
+  - name: sidecar
+    image: tessera.dev/echo-server
+    restartPolicy: Always
+    env: [{name: LISTEN_AFTER_MS, value: "2000"}, {name: PORT, value: "8081"}, {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    startupProbe: {httpGet: {port: 8081, path: /}, periodSeconds: 1, failureThreshold: 30}
+  containers:
+  - name: main
+    image: tessera.dev/echo-server
+    readinessProbe: {httpGet: {port: 8080, path: /}, periodSeconds: 1}
+`);
+  type SidecarPod = Pod & { status: { initContainerStatuses?: { name: string; ready: boolean; started?: boolean; state: { running?: { startedAt: string } } }[]; containerStatuses?: { state: { running?: { startedAt: string } } }[] } };
+  const pod = await eventually('the with-sidecar pod Ready', async () => {
+    const current = await cluster.kubectlJson<SidecarPod>('get', 'pod', 'with-sidecar');
+    return isReady(current) ? current : undefined;
+  }, 60_000);
+  const sidecar = pod.status.initContainerStatuses?.find((c) => c.name === 'sidecar');
+  assert.ok(sidecar?.state.running, `the sidecar still runs: ${JSON.stringify(pod.status.initContainerStatuses)}`);
+  assert.equal(sidecar.ready, true);
+  assert.equal(pod.status.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  const listening = /^(\S+) echo-server .* listening on/m.exec(await cluster.kubectl('logs', 'with-sidecar', '-c', 'sidecar'))?.[1];
+  const mainStartedAt = pod.status.containerStatuses?.[0]?.state.running?.startedAt;
+  assert.ok(listening && mainStartedAt, `the sidecar logged when it listened (${listening}) and main runs (${mainStartedAt})`);
+  // startedAt has whole seconds: the main container started no earlier than the second the sidecar listened in.
+  assert.ok(Date.parse(mainStartedAt) >= Math.floor(Date.parse(listening) / 1000) * 1000, `main started at ${mainStartedAt}, the sidecar listened at ${listening}`);
+  assert.equal(await httpGet(pod.status.podIP ?? '', 8081), 'with-sidecar');
+  await cluster.kubectl('delete', 'pod', 'with-sidecar', '--grace-period=1');
+});
+
 test('a failing liveness probe restarts the container', async () => {
   await cluster.apply(`
 apiVersion: v1

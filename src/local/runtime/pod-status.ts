@@ -75,8 +75,11 @@ function condition(type: string, ok: boolean, previous: V1PodCondition[] | undef
 
 export function computePodStatus(view: PodView, now: string): V1PodStatus {
   const previous = view.pod.status?.conditions;
-  const initialized = view.initContainers.every((c) => c.state.kind === 'terminated' && c.state.exitCode === 0);
-  const containersReady = view.containers.length > 0 && view.containers.every((c) => c.ready);
+  // A sidecar (an init container with restartPolicy Always) counts as initialised once started,
+  // and its readiness counts toward the pod's, as the kubelet has it.
+  const sidecars = new Set((view.pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const initialized = view.initContainers.every((c) => (sidecars.has(c.name) ? c.started || c.restartCount > 0 : c.state.kind === 'terminated' && c.state.exitCode === 0));
+  const containersReady = view.containers.length > 0 && [...view.containers, ...view.initContainers.filter((c) => sidecars.has(c.name))].every((c) => c.ready);
   const phase = phaseOf(view);
   const conditions: V1PodCondition[] = [
     condition('PodReadyToStartContainers', view.sandboxReady, previous, now),

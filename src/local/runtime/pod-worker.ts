@@ -77,6 +77,16 @@ type ContainerState = {
 
 type Persisted = { podIP: string; startTime: string; restartCounts: Record<string, number>; lastTerminated: Record<string, ContainerView['lastTerminated']>; done: Record<string, ContainerView['state']> };
 
+/** An init container with restartPolicy Always: a sidecar, started before the containers and running beside them. */
+export function isSidecar(container: V1Container): boolean {
+  return container.restartPolicy === 'Always';
+}
+
+/** Whether a container was ever started (or tried): its pod has finished initialising. */
+function hasStarted(state: ContainerState): boolean {
+  return state.run !== undefined || state.restartCount > 0 || state.view.kind !== 'waiting' || state.view.reason !== 'ContainerCreating';
+}
+
 export class PodWorker {
   private pod: V1Pod;
   private readonly context: PodWorkerContext;
@@ -255,14 +265,20 @@ export class PodWorker {
 
     this.step = 'containers';
     if (this.volumes && !this.failed) {
+      // Init containers run one by one. A sidecar (restartPolicy Always) is done once it has
+      // started (passed its startup probe) and then runs beside the containers for the pod's
+      // life; once the containers have started, a sidecar that restarts holds nothing back.
+      const initialized = mains.some(hasStarted);
       let initsDone = true;
       for (const state of inits) {
-        if (state.view.kind === 'terminated' && state.view.exitCode === 0 && !state.run) continue;
-        initsDone = false;
+        const sidecar = isSidecar(state.container);
+        if (!sidecar && (initialized || (state.view.kind === 'terminated' && state.view.exitCode === 0 && !state.run))) continue;
         await this.driveContainer(state, podIP);
+        if (sidecar && (initialized || (state.run && state.started))) continue;
+        initsDone = false;
         break;
       }
-      if (initsDone) for (const state of mains) await this.driveContainer(state, podIP);
+      if (initsDone || initialized) for (const state of mains) await this.driveContainer(state, podIP);
     }
     this.step = 'status';
     await this.reportStatus(podIP, persisted, inits, mains);
@@ -475,7 +491,7 @@ export class PodWorker {
       state.readiness.due = Math.min(state.readiness.due, now);
     }
     const readiness = container.readinessProbe;
-    if (!readiness) state.ready = !state.init;
+    if (!readiness) state.ready = !state.init || isSidecar(container);
     else if (now >= state.readiness.due) {
       const periodMs = (readiness.periodSeconds ?? 10) * 1000;
       state.readiness.due = now + (state.everReady ? periodMs : Math.min(periodMs, firstReadinessProbeMs));
@@ -538,18 +554,10 @@ export class PodWorker {
   private async terminate(): Promise<void> {
     const grace = (this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
     for (const state of this.containers.values()) if (!state.run) await this.adopt(state);
-    await Promise.all(
-      [...this.containers.values()].filter((s) => s.run).map(async (state) => {
-        const started = Date.now();
-        const run = state.run;
-        // The preStop hook runs first, within the grace period, as the kubelet runs it.
-        const preStop = state.container.lifecycle?.preStop;
-        if (preStop && run) await runLifecycleHook(preStop, state.container, this.pod.status?.podIP ?? '', () => commandPid(run), grace);
-        this.context.events.normal({ ...this.target, fieldPath: `spec.containers{${state.container.name}}` }, 'Killing', `Stopping container ${state.container.name}`);
-        if (state.run) await stopContainer(state.run, Math.max(1000, grace - (Date.now() - started)));
-        state.run = undefined;
-      }),
-    );
+    const started = Date.now();
+    // Sidecars stop after the containers, as the kubelet stops them: what they serve is needed until then.
+    const [sidecars, others] = [[...this.containers.values()].filter((s) => isSidecar(s.container)), [...this.containers.values()].filter((s) => !isSidecar(s.container))];
+    for (const group of [others, sidecars]) await this.stopAll(group, Math.max(1000, grace - (Date.now() - started)));
     const namespace = this.pod.metadata?.namespace ?? 'default';
     try {
       await this.context.client.delete(`/api/v1/namespaces/${namespace}/pods/${this.pod.metadata?.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata?.uid } });
@@ -557,6 +565,22 @@ export class PodWorker {
       if (!isNotFound(error) && !(error instanceof Error && error.message.includes('409'))) throw error;
     }
     await this.cleanup();
+  }
+
+  /** Runs the preStop hooks of `states` and stops them side by side, within `grace`. */
+  private async stopAll(states: ContainerState[], grace: number): Promise<void> {
+    await Promise.all(
+      states.filter((s) => s.run).map(async (state) => {
+        const started = Date.now();
+        const run = state.run;
+        // The preStop hook runs first, within the grace period, as the kubelet runs it.
+        const preStop = state.container.lifecycle?.preStop;
+        if (preStop && run) await runLifecycleHook(preStop, state.container, this.pod.status?.podIP ?? '', () => commandPid(run), grace);
+        this.context.events.normal({ ...this.target, fieldPath: `spec.${state.init ? 'initContainers' : 'containers'}{${state.container.name}}` }, 'Killing', `Stopping container ${state.container.name}`);
+        if (state.run) await stopContainer(state.run, Math.max(1000, grace - (Date.now() - started)));
+        state.run = undefined;
+      }),
+    );
   }
 
   /** Stops every process and removes the pod's directory; the pod is gone from the API. */
