@@ -48,11 +48,11 @@ function etcdTime(line: string): number | undefined {
  */
 export async function processMilestones(meta: RestClient, namespace: string, cluster: string, createdAtEpochMs: number): Promise<Map<Milestone, number>> {
   const pods = await meta.get<{ items: { metadata: { name: string; labels?: Record<string, string> } }[] }>(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `tessera.dev/cluster=${cluster}` });
-  const logOf = async (component: string) => {
+  const logOf = async (component: string, container: string) => {
     const pod = pods.items.find((item) => item.metadata.labels?.['tessera.dev/component'] === component);
-    return pod ? (await meta.get<string>(`/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/log`, { container: component }).catch(() => '')).split('\n') : [];
+    return pod ? (await meta.get<string>(`/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/log`, { container }).catch(() => '')).split('\n') : [];
   };
-  return milestonesFromLogs(await logOf('etcd'), await logOf('kube-apiserver'), createdAtEpochMs);
+  return milestonesFromLogs(await logOf('etcd', 'etcd'), await logOf('control-plane', 'kube-apiserver'), createdAtEpochMs);
 }
 
 /** The process milestones in etcd's and kube-apiserver's log lines, in milliseconds after `sinceEpochMs`. */
@@ -95,13 +95,15 @@ export class GuestTimeline {
       if (object.status?.phase === 'Bound') this.mark(clusterOf(object), 'etcd claim bound');
     });
     pods.on(({ object }) => {
-      const prefix = componentOf(object) === 'etcd' ? 'etcd' : componentOf(object) === 'kube-apiserver' ? 'API server' : undefined;
+      // The API server is the control-plane pod's sidecar: its own container status, not the pod's, says when it runs and is ready.
+      const prefix = componentOf(object) === 'etcd' ? 'etcd' : componentOf(object) === 'control-plane' ? 'API server' : undefined;
       if (!prefix) return;
       const name = clusterOf(object);
+      const container = [...(object.status?.initContainerStatuses ?? []), ...(object.status?.containerStatuses ?? [])].find((status) => status.name === (prefix === 'etcd' ? 'etcd' : 'kube-apiserver'));
       this.mark(name, `${prefix} pod created` as Milestone);
       if (object.spec?.nodeName) this.mark(name, `${prefix} pod scheduled` as Milestone);
-      if (object.status?.containerStatuses?.some((status) => status.state?.running)) this.mark(name, `${prefix} container started` as Milestone);
-      if (object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) this.mark(name, `${prefix} pod Ready` as Milestone);
+      if (container?.state?.running) this.mark(name, `${prefix} container started` as Milestone);
+      if (container?.ready) this.mark(name, `${prefix} pod Ready` as Milestone);
     });
     this.informers = [clusters, secrets, claims, pods] as Informer<KubeObject>[];
   }

@@ -133,6 +133,13 @@ const kwokStages = [
         '{{ range .spec.containers }}',
         '- {name: {{ .name | Quote }}, image: {{ .image | Quote }}, ready: true, started: true, restartCount: 0, state: {running: {startedAt: {{ $now | Quote }}}}}',
         '{{ end }}',
+        // Sidecars (the control plane's API server) run and are ready, as a kubelet reports them.
+        '{{ with .spec.initContainers }}',
+        'initContainerStatuses:',
+        '{{ range . }}',
+        '- {name: {{ .name | Quote }}, image: {{ .image | Quote }}, ready: true, started: true, restartCount: 0, state: {running: {startedAt: {{ $now | Quote }}}}}',
+        '{{ end }}',
+        '{{ end }}',
         '{{ with NodeIPsWith .spec.nodeName }}',
         'hostIP: {{ index . 0 | Quote }}',
         '{{ end }}',
@@ -289,8 +296,8 @@ const clusterNames = (count: number) => Array.from({ length: count }, (_, i) => 
 
 // 14 PKI and kubeconfig Secrets (3 CAs, the service-account keys, 5 leaf certificates, the etcd
 // member's, kubeconfigs for admin, controller-manager, scheduler and the extra user), 4 Services,
-// the etcd Pod and its claim, 3 Deployments.
-const expectedPerGuest: Record<string, number> = { secrets: 14, services: 4, etcdPods: 1, claims: 1, deployments: 3 };
+// the etcd Pod and its claim, the control-plane Deployment.
+const expectedPerGuest: Record<string, number> = { secrets: 14, services: 4, etcdPods: 1, claims: 1, deployments: 1 };
 const ownedPerGuest = Object.values(expectedPerGuest).reduce((a, b) => a + b, 0);
 
 /**

@@ -10,8 +10,6 @@ import { GuestClusters, conditionOf, isReady, watchReadyz, type ClusterObject } 
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { credentialsFromKubeconfig } from '../../src/operators/cluster/guest-access.ts';
 
-type Pod = { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { image: string }[] } };
-type List<T> = { items: T[] };
 
 const meta = await MetaClusterCli.create(5);
 // A short guest resync, so drift inside a guest is repaired within the test's patience.
@@ -19,16 +17,6 @@ meta.env['TESSERA_CLUSTER_RESYNC'] = '15s';
 after(() => meta.destroy());
 const binaries = await ensureBinaries({ components: ['kubectl'] });
 const guests = new GuestClusters(meta, binaries.kubectl);
-
-async function podImages(cluster: string, component: string): Promise<string[]> {
-  const pods = await meta.kubectlJson<List<Pod>>('get', 'pods', '-l', `tessera.dev/cluster=${cluster},tessera.dev/component=${component}`);
-  return pods.items.filter((pod) => !pod.metadata.deletionTimestamp).map((pod) => pod.spec.containers[0]?.image ?? '');
-}
-
-async function deploymentImage(name: string): Promise<string | undefined> {
-  const deployment = await meta.kubectlJson<{ spec: { template: { spec: { containers: { image: string }[] } } } }>('get', 'deployment', name);
-  return deployment.spec.template.spec.containers[0]?.image;
-}
 
 async function createCluster(name: string, mode: 'Standard' | 'Minimal', version: string, extra = ''): Promise<ClusterObject> {
   const offset = { upgrade: 0, paused: 1, access: 2, addons: 3 }[name] ?? 4;
@@ -56,7 +44,7 @@ test('a Standard guest upgraded from 1.36.3 to 1.37.2 answers /readyz throughout
   assert.match(conditionOf(upgrading, 'Upgrading')?.message ?? '', /upgrading kube-apiserver 1\.36\.3 -> 1\.37\.2 \(step 2 of 5\)/);
   assert.equal(upgrading.status?.phase, 'Upgrading');
   // While the API servers roll, the controller-manager and scheduler stay on the old version.
-  assert.equal(await deploymentImage('upgrade-kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.36.3');
+  assert.equal(await guests.controlPlaneImage('upgrade', 'kube-controller-manager'), 'registry.k8s.io/kube-controller-manager:v1.36.3');
 
   const done = await guests.waitFor('upgrade', 'upgraded and Ready', (object) => conditionOf(object, 'Upgrading')?.status === 'False' && isReady(object) && object.status?.versions?.['scheduler'] === '1.37.2', 600_000);
   const { probes, failures } = await readyz.stop();
@@ -64,7 +52,7 @@ test('a Standard guest upgraded from 1.36.3 to 1.37.2 answers /readyz throughout
   assert.deepEqual(failures, [], 'the guest answered /readyz through its Service for the whole upgrade');
   assert.deepEqual(done.status?.versions, { apiServer: '1.37.2', controllerManager: '1.37.2', scheduler: '1.37.2', etcd: '3.7.3' });
   for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-    assert.deepEqual(await podImages('upgrade', component), Array(3).fill(`registry.k8s.io/${component}:v1.37.2`), `${component} pods run 1.37.2`);
+    assert.deepEqual(await guests.controlPlanePodImages('upgrade', component), Array(3).fill(`registry.k8s.io/${component}:v1.37.2`), `${component} pods run 1.37.2`);
   }
 
   const events = await guests.events('upgrade');
@@ -91,7 +79,7 @@ test('1.34.0 and 9.9.9 on a 1.37.2 guest are refused naming spec.version; the gu
     assert.match(condition?.message ?? '', new RegExp(`spec\\.version ${version.replaceAll('.', '\\.')}`));
     assert.ok(isReady(refused), 'still Ready');
     assert.equal(refused.status?.versions?.['apiServer'], '1.37.2');
-    assert.equal(await deploymentImage(`${name}-kube-apiserver`), 'registry.k8s.io/kube-apiserver:v1.37.2');
+    assert.equal(await guests.controlPlaneImage(name, 'kube-apiserver'), 'registry.k8s.io/kube-apiserver:v1.37.2');
   }
   await guests.patch(name, { spec: { version: '1.37.2' } });
   const back = await guests.waitFor(name, 'version accepted again', (object) => object.status?.observedGeneration === object.metadata.generation && conditionOf(object, 'VersionSupported')?.status === 'True', 60_000);
@@ -107,9 +95,9 @@ test('pausing mid-upgrade stops at a component boundary; unpausing finishes it',
   const message = conditionOf(held, 'Upgrading')?.message ?? '';
   assert.match(message, /paused before kube-(controller-manager|scheduler) .*spec\.paused is true/);
   // The step before the boundary is finished, the one after it has not started.
-  assert.equal(await deploymentImage('paused-kube-apiserver'), 'registry.k8s.io/kube-apiserver:v1.37.2');
-  assert.deepEqual(await podImages('paused', 'kube-apiserver'), ['registry.k8s.io/kube-apiserver:v1.37.2']);
-  assert.equal(await deploymentImage('paused-kube-scheduler'), 'registry.k8s.io/kube-scheduler:v1.36.3');
+  assert.equal(await guests.controlPlaneImage('paused', 'kube-apiserver'), 'registry.k8s.io/kube-apiserver:v1.37.2');
+  assert.deepEqual(await guests.controlPlanePodImages('paused', 'kube-apiserver'), ['registry.k8s.io/kube-apiserver:v1.37.2']);
+  assert.equal(await guests.controlPlaneImage('paused', 'kube-scheduler'), 'registry.k8s.io/kube-scheduler:v1.36.3');
   assert.ok((await guests.events('paused')).some((event) => event.reason === 'UpgradePaused'));
   await guests.patch('paused', { spec: { paused: false } });
   const done = await guests.waitFor('paused', 'upgrade finished', (object) => conditionOf(object, 'Upgrading')?.status === 'False' && object.status?.versions?.['scheduler'] === '1.37.2' && isReady(object), 300_000);

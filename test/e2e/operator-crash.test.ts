@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
-import { GuestClusters, conditionOf, isReadyAtGeneration } from '../harness/guest-clusters.ts';
+import { GuestClusters, conditionOf, containerImage, isReadyAtGeneration, type PodSpecOfImages } from '../harness/guest-clusters.ts';
 import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 import { compareVersions, oldestVersion } from '../../src/api/v1alpha1/version-catalogue.ts';
 
@@ -75,7 +75,7 @@ function chaos(): { stop: () => Promise<number> } {
   };
 }
 
-type Pod = { metadata: { name: string; uid: string; labels: Record<string, string> }; spec: { containers: { image: string }[] } };
+type Pod = { metadata: { name: string; uid: string; labels: Record<string, string> }; spec: PodSpecOfImages };
 type Named = { metadata: { name: string } };
 type List<T> = { items: T[] };
 
@@ -98,7 +98,8 @@ function skewMonitor(names: string[]): { stop: () => Promise<{ samples: number; 
       const pods = (await cluster.kubectlJson<List<Pod>>('get', 'pods', '-l', 'tessera.dev/cluster')).items;
       samples++;
       for (const name of names) {
-        const versions = (component: string) => pods.filter((pod) => pod.metadata.labels['tessera.dev/cluster'] === name && pod.metadata.labels['tessera.dev/component'] === component).map((pod) => versionOf(pod.spec.containers[0]?.image) ?? '');
+        // Each control-plane pod runs all three; the Services may send a controller-manager to any API server.
+        const versions = (container: string) => pods.filter((pod) => pod.metadata.labels['tessera.dev/cluster'] === name && pod.metadata.labels['tessera.dev/component'] === 'control-plane').map((pod) => versionOf(containerImage(pod.spec, container)) ?? '');
         const oldestApiServer = oldestVersion(versions('kube-apiserver'));
         if (!oldestApiServer) continue;
         for (const component of ['kube-controller-manager', 'kube-scheduler']) {
@@ -153,7 +154,7 @@ test(`the operator killed at random moments during create, upgrade and delete co
         assert.equal(objects['pods']?.filter((p) => p.startsWith(`${name}-etcd-`)).length, 1, `one etcd member pod: ${objects['pods']}`);
         assert.deepEqual(objects['persistentvolumeclaims'], [`${name}-etcd-0-data`]);
         assert.equal(objects['services']?.length, 4, `${objects['services']}`);
-        assert.deepEqual(objects['deployments'], [`${name}-kube-apiserver`, `${name}-kube-controller-manager`, `${name}-kube-scheduler`]);
+        assert.deepEqual(objects['deployments'], [`${name}-control-plane`]);
         assert.deepEqual(objects['secrets'], expectedSecrets(name));
       }
 

@@ -15,7 +15,8 @@ import { kubeconfigConnection } from '../../src/pki/kubeconfig.ts';
 
 type Load = { score?: number; inputs?: { objects?: number }; recommendedTier?: string; transitions?: string[] };
 type Tiered = ClusterObject & { status?: { tier?: string; load?: Load } };
-type Deployment = { spec: { replicas: number; template: { spec: { containers: { resources?: { requests?: Record<string, string> } }[] } } }; status?: { updatedReplicas?: number; readyReplicas?: number; replicas?: number } };
+type ContainerResources = { name: string; resources?: { requests?: Record<string, string> } };
+type Deployment = { spec: { replicas: number; template: { spec: { initContainers?: ContainerResources[]; containers: ContainerResources[] } } }; status?: { updatedReplicas?: number; readyReplicas?: number; replicas?: number } };
 
 const meta = await MetaClusterCli.create(9);
 after(() => meta.destroy());
@@ -87,8 +88,8 @@ test('a Standard guest loaded with a few thousand objects moves up one tier in t
 
     // The Cluster operator rolls the new requests out, one pod at a time.
     const rolled = async () => {
-      const deployment = await meta.kubectlJson<Deployment>('get', 'deployment', 'loaded-kube-apiserver');
-      const requests = deployment.spec.template.spec.containers[0]?.resources?.requests;
+      const deployment = await meta.kubectlJson<Deployment>('get', 'deployment', 'loaded-control-plane');
+      const requests = deployment.spec.template.spec.initContainers?.find((container) => container.name === 'kube-apiserver')?.resources?.requests;
       const done = requests?.['cpu'] === '20m' && deployment.status?.updatedReplicas === deployment.spec.replicas && deployment.status?.readyReplicas === deployment.spec.replicas && deployment.status?.replicas === deployment.spec.replicas;
       return done ? true : undefined;
     };

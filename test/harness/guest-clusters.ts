@@ -32,6 +32,12 @@ export const isReady = (object: ClusterObject | undefined): boolean => condition
 /** Ready, and the status is about the current spec (observedGeneration caught up). */
 export const isReadyAtGeneration = (object: ClusterObject): boolean => isReady(object) && object.status?.observedGeneration === object.metadata.generation;
 
+/** The containers of a pod spec, sidecars (init containers) included, with their images. */
+export type PodSpecOfImages = { initContainers?: { name: string; image: string }[]; containers: { name: string; image: string }[] };
+
+/** The image of the container named `container`, a sidecar or not. */
+export const containerImage = (spec: PodSpecOfImages, container: string): string | undefined => [...(spec.initContainers ?? []), ...spec.containers].find((c) => c.name === container)?.image;
+
 export class GuestClusters {
   readonly meta: MetaClusterCli;
   private readonly kubectlBinary: string;
@@ -86,6 +92,18 @@ export class GuestClusters {
 
   async patch(name: string, patch: object): Promise<void> {
     await this.meta.kubectl('patch', 'cluster', name, '--type=merge', '-p', JSON.stringify(patch));
+  }
+
+  /** The image of `container` in the guest's control-plane Deployment: what its pods are rolled to. */
+  async controlPlaneImage(name: string, container: string): Promise<string | undefined> {
+    const deployment = await this.meta.kubectlJson<{ spec: { template: { spec: PodSpecOfImages } } }>('get', 'deployment', `${name}-control-plane`);
+    return containerImage(deployment.spec.template.spec, container);
+  }
+
+  /** The image of `container` in each of the guest's control-plane pods not being deleted. */
+  async controlPlanePodImages(name: string, container: string): Promise<string[]> {
+    const pods = await this.meta.kubectlJson<{ items: { metadata: { deletionTimestamp?: string }; spec: PodSpecOfImages }[] }>('get', 'pods', '-l', `tessera.dev/cluster=${name},tessera.dev/component=control-plane`);
+    return pods.items.filter((pod) => !pod.metadata.deletionTimestamp).map((pod) => containerImage(pod.spec, container) ?? '');
   }
 
   /** Event reasons and messages about the Cluster, oldest first. */

@@ -11,9 +11,9 @@ import {
   type ControlPlaneComponentName,
 } from './protected-flags.ts';
 import { shopContext } from '../../operators/cluster/render-fixture.ts';
-import { renderApiServerDeployment } from '../../operators/cluster/apiserver-deployment.ts';
-import { renderControllerManagerDeployment } from '../../operators/cluster/controller-manager-deployment.ts';
-import { renderSchedulerDeployment } from '../../operators/cluster/scheduler-deployment.ts';
+import { apiServerContainer } from '../../operators/cluster/apiserver-container.ts';
+import { controllerManagerContainer } from '../../operators/cluster/controller-manager-container.ts';
+import { schedulerContainer } from '../../operators/cluster/scheduler-container.ts';
 import { renderEtcdMember } from '../../operators/cluster/etcd-member.ts';
 
 // Rendered flags a Cluster may tune on purpose. Every other flag a renderer sets must be
@@ -30,8 +30,7 @@ function renderedFlags(component: ControlPlaneComponentName): string[] {
   const args =
     component === 'etcd'
       ? (renderEtcdMember(context, context.etcdMembers[0]!).pod.spec?.containers[0]?.args ?? [])
-      : ({ apiServer: renderApiServerDeployment, controllerManager: renderControllerManagerDeployment, scheduler: renderSchedulerDeployment }[component](context).spec?.template.spec
-          ?.containers[0]?.args ?? []);
+      : ({ apiServer: apiServerContainer, controllerManager: controllerManagerContainer, scheduler: schedulerContainer }[component](context).container.args ?? []);
   return args.map((arg) => arg.replace(/^--/, '').split('=')[0] ?? '');
 }
 

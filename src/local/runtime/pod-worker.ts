@@ -557,7 +557,7 @@ export class PodWorker {
     const started = Date.now();
     // Sidecars stop after the containers, as the kubelet stops them: what they serve is needed until then.
     const [sidecars, others] = [[...this.containers.values()].filter((s) => isSidecar(s.container)), [...this.containers.values()].filter((s) => !isSidecar(s.container))];
-    for (const group of [others, sidecars]) await this.stopAll(group, Math.max(1000, grace - (Date.now() - started)));
+    for (const group of [others, sidecars]) await this.stopAll(group, Math.max(0, grace - (Date.now() - started)));
     const namespace = this.pod.metadata?.namespace ?? 'default';
     try {
       await this.context.client.delete(`/api/v1/namespaces/${namespace}/pods/${this.pod.metadata?.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata?.uid } });
@@ -567,7 +567,7 @@ export class PodWorker {
     await this.cleanup();
   }
 
-  /** Runs the preStop hooks of `states` and stops them side by side, within `grace`. */
+  /** Runs the preStop hooks of `states` and stops them side by side, within `grace` (what is left of the pod's). */
   private async stopAll(states: ContainerState[], grace: number): Promise<void> {
     await Promise.all(
       states.filter((s) => s.run).map(async (state) => {

@@ -8,7 +8,7 @@ import { renderContext } from './render-context.ts';
 const cluster: Cluster = { apiVersion: 'tessera.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'shop', namespace: 'team-a', uid: 'u-1' }, spec: { version: '1.37.2' } };
 const contextWith = (apiServerServiceIP?: string) =>
   renderContext({ cluster, spec: withDefaults(cluster.spec), certificateChecksum: 'c', etcdMembers: initialEtcdMembers('shop', 'Standard'), apiServerServiceIP });
-const apiServerPods = { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'kube-apiserver' };
+const apiServerPods = { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'control-plane' };
 
 test('kubelets and users reach the API servers through the ClusterIP Service <c>-kube-apiserver on 6443', () => {
   const service = renderApiServerService(contextWith());

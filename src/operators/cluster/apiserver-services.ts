@@ -5,7 +5,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { apiServerInternalServiceName, apiServerServiceName, componentSelector } from './names.ts';
 import { ownedObjectMeta, type RenderContext } from './render-context.ts';
-import { API_SERVER_PORT } from './apiserver-deployment.ts';
+import { API_SERVER_PORT } from './apiserver-container.ts';
 
 const ports = [{ name: 'https', port: API_SERVER_PORT, targetPort: API_SERVER_PORT, protocol: 'TCP' }];
 
@@ -19,7 +19,7 @@ export function renderApiServerService(context: RenderContext): V1Service {
       // Once allocated, the address is rendered back: a Service recreated after a deletion gets
       // the same one, which the API server's certificate names.
       ...(context.apiServerServiceIP ? { clusterIP: context.apiServerServiceIP } : {}),
-      selector: componentSelector(context.cluster.metadata.name, 'kube-apiserver'),
+      selector: componentSelector(context.cluster.metadata.name, 'control-plane'),
       ports: ports.map((port) => ({ ...port })),
     },
   };
@@ -33,7 +33,7 @@ export function renderApiServerInternalService(context: RenderContext): V1Servic
     spec: {
       clusterIP: 'None',
       publishNotReadyAddresses: false,
-      selector: componentSelector(context.cluster.metadata.name, 'kube-apiserver'),
+      selector: componentSelector(context.cluster.metadata.name, 'control-plane'),
       ports: ports.map((port) => ({ ...port })),
     },
   };

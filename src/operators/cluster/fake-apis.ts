@@ -212,10 +212,10 @@ export class FakeMetaCluster {
 
   /** Plays the kubelet and the Deployment controller: every pod Ready, every Deployment rolled out with pods at its template. */
   runEverything(clusterName: string): void {
-    for (const pod of this.list<StoredObject>('Pod')) {
-      this.put({ ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
+    for (const pod of this.list<StoredObject & { spec?: PodSpecOfImages }>('Pod')) {
+      this.put({ ...pod, status: runningStatus(pod.spec) });
     }
-    for (const deployment of this.list<StoredObject & { spec: { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: { containers: { image: string }[] } } } }>('Deployment')) {
+    for (const deployment of this.list<StoredObject & { spec: { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpecOfImages } } }>('Deployment')) {
       const replicas = deployment.spec.replicas;
       this.put({ ...deployment, status: { observedGeneration: deployment.metadata?.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } });
       const labels = deployment.spec.template.metadata.labels;
@@ -228,11 +228,19 @@ export class FakeMetaCluster {
           kind: 'Pod',
           metadata: { name: `${deployment.metadata?.name}-${index}`, namespace: deployment.metadata?.namespace, labels },
           spec: structuredClone(deployment.spec.template.spec),
-          status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+          status: runningStatus(deployment.spec.template.spec),
         });
       }
     }
   }
+}
+
+type PodSpecOfImages = { initContainers?: { name: string; image: string }[]; containers: { name: string; image: string }[] };
+
+/** A pod's status once every container (sidecars included) runs and is ready, as a kubelet reports it. */
+function runningStatus(spec: PodSpecOfImages | undefined): Record<string, unknown> {
+  const statuses = (containers: { name: string; image: string }[] | undefined) => (containers ?? []).map(({ name, image }) => ({ name, image, ready: true, started: true, restartCount: 0, state: { running: {} } }));
+  return { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], initContainerStatuses: statuses(spec?.initContainers), containerStatuses: statuses(spec?.containers) };
 }
 
 /** FAKE etcd: answers with a member per Ready etcd pod of the fake meta cluster. */

@@ -4,7 +4,7 @@ import {
   apiServerInternalServiceName,
   apiServerServiceName,
   componentSelector,
-  deploymentName,
+  controlPlaneDeploymentName,
   etcdClientServiceName,
   etcdMemberClaimName,
   etcdMemberDnsName,
@@ -23,9 +23,7 @@ test('owned objects are named <cluster>-<component>[-<suffix>] as the contract s
       etcdClientServiceName('shop'),
       apiServerServiceName('shop'),
       apiServerInternalServiceName('shop'),
-      deploymentName('shop', 'kube-apiserver'),
-      deploymentName('shop', 'kube-controller-manager'),
-      deploymentName('shop', 'kube-scheduler'),
+      controlPlaneDeploymentName('shop'),
     ],
     [
       'shop-etcd-0',
@@ -34,9 +32,7 @@ test('owned objects are named <cluster>-<component>[-<suffix>] as the contract s
       'shop-etcd-client',
       'shop-kube-apiserver',
       'shop-kube-apiserver-internal',
-      'shop-kube-apiserver',
-      'shop-kube-controller-manager',
-      'shop-kube-scheduler',
+      'shop-control-plane',
     ],
   );
 });
@@ -53,7 +49,7 @@ test('owned objects carry the cluster, managed-by and component labels; selector
     'app.kubernetes.io/managed-by': 'tessera',
     'tessera.dev/component': 'etcd',
   });
-  assert.deepEqual(componentSelector('shop', 'kube-apiserver'), { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'kube-apiserver' });
+  assert.deepEqual(componentSelector('shop', 'control-plane'), { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'control-plane' });
 });
 
 test('a member index must be a whole number', () => {

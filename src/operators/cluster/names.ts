@@ -16,9 +16,12 @@ export const CERTIFICATES_CHECKSUM_ANNOTATION = 'tessera.dev/certificates-checks
  */
 export const ETCD_MEMBER_REVISION_ANNOTATION = 'tessera.dev/member-revision';
 
-export type ControlPlaneComponent = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
-/** Values of the `tessera.dev/component` label (docs/cluster-api-contract.md). */
-export type OwnedComponent = ControlPlaneComponent | 'pki' | 'kubeconfig';
+/** The guest's pods: etcd members, and the control-plane pods (API server, controller-manager, scheduler). */
+export type ControlPlaneComponent = 'etcd' | 'control-plane';
+/** Values of the `tessera.dev/component` label (docs/cluster-api-contract.md); the API server's Services carry `kube-apiserver`. */
+export type OwnedComponent = ControlPlaneComponent | 'kube-apiserver' | 'pki' | 'kubeconfig';
+/** The containers of a control-plane pod, by name: the API server runs as its sidecar (see control-plane-deployment.ts). */
+export type ControlPlaneContainer = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
 
 /** The guest API server's port, on its pods, its Services and in every URL of it. */
 export const API_SERVER_PORT = 6443;
@@ -67,9 +70,17 @@ export function apiServerInternalServiceName(clusterName: string): string {
   return `${clusterName}-kube-apiserver-internal`;
 }
 
-/** `<c>-kube-apiserver`, `<c>-kube-controller-manager`, `<c>-kube-scheduler`. */
-export function deploymentName(clusterName: string, component: Exclude<ControlPlaneComponent, 'etcd'>): string {
-  return `${clusterName}-${component}`;
+/** `<c>-control-plane`: the Deployment whose pods run the API server, controller-manager and scheduler. */
+export function controlPlaneDeploymentName(clusterName: string): string {
+  return `${clusterName}-control-plane`;
+}
+
+/**
+ * `<c>-kube-apiserver`, `<c>-kube-controller-manager`, `<c>-kube-scheduler`: the Deployments a
+ * guest had, one per container, before they became one control-plane Deployment. Pruned.
+ */
+export function legacyDeploymentName(clusterName: string, container: ControlPlaneContainer): string {
+  return `${clusterName}-${container}`;
 }
 
 /** `<service>.<namespace>.svc.<domain>`: a Service's full name in the meta cluster. */

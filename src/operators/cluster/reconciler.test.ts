@@ -54,7 +54,12 @@ function addCluster(meta: FakeMetaCluster, name: string, spec: Partial<ClusterSp
 
 const clusterOf = (meta: FakeMetaCluster, name: string) => meta.find<Cluster>('Cluster', 'team-a', name) as Cluster;
 const conditionOf = (meta: FakeMetaCluster, name: string, type: string) => (clusterOf(meta, name).status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
-const imageOf = (meta: FakeMetaCluster, name: string) => meta.find<V1Deployment>('Deployment', 'team-a', name)?.spec?.template.spec?.containers[0]?.image;
+/** The image of one container (`shop-<container>`) of the control-plane pods, as the Deployment renders it. */
+const containerSpecOf = (meta: FakeMetaCluster, container: string) => {
+  const pod = meta.find<V1Deployment>('Deployment', 'team-a', 'shop-control-plane')?.spec?.template.spec;
+  return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].find((c) => c.name === container);
+};
+const imageOf = (meta: FakeMetaCluster, name: string) => containerSpecOf(meta, name.replace(/^shop-/, ''))?.image;
 
 function setSpec(meta: FakeMetaCluster, name: string, spec: Partial<ClusterSpec>): void {
   const cluster = clusterOf(meta, name);
@@ -321,7 +326,7 @@ test('a protected flag that slipped past the API server is never rendered, and S
   const { meta, reconciler, events } = setup();
   addCluster(meta, 'shop', { controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'AlwaysAllow' } } } });
   await converge(meta, reconciler, 'shop', 3);
-  const args = meta.find<V1Deployment>('Deployment', 'team-a', 'shop-kube-apiserver')?.spec?.template.spec?.containers[0]?.args ?? [];
+  const args = containerSpecOf(meta, 'kube-apiserver')?.args ?? [];
   assert.ok(args.includes('--authorization-mode=Node,RBAC'), args.join(' '));
   assert.ok(!args.some((arg) => arg.includes('AlwaysAllow')));
   const specValid = conditionOf(meta, 'shop', 'SpecValid');
@@ -335,7 +340,7 @@ test('node reachability: the cell\'s egress proxy by default, and a Cluster aski
   const withProxy = setup({ egressSelectorConfigFile: '/cell/egress.yaml' });
   addCluster(withProxy.meta, 'shop');
   await converge(withProxy.meta, withProxy.reconciler, 'shop', 3);
-  const args = withProxy.meta.find<V1Deployment>('Deployment', 'team-a', 'shop-kube-apiserver')?.spec?.template.spec?.containers[0]?.args ?? [];
+  const args = containerSpecOf(withProxy.meta, 'kube-apiserver')?.args ?? [];
   assert.ok(args.includes('--egress-selector-config-file=/etc/kubernetes/egress-selector/egress-selector.yaml'), args.join(' '));
   assert.equal(conditionOf(withProxy.meta, 'shop', 'SpecValid')?.status, 'True');
 
@@ -345,7 +350,7 @@ test('node reachability: the cell\'s egress proxy by default, and a Cluster aski
   const specValid = conditionOf(without.meta, 'shop', 'SpecValid');
   assert.equal(specValid?.status, 'False');
   assert.equal(specValid?.reason, 'NodeReachabilityUnavailable');
-  assert.ok(without.meta.find<V1Deployment>('Deployment', 'team-a', 'shop-kube-apiserver'), 'the control plane still runs, dialling nodes directly');
+  assert.ok(without.meta.find<V1Deployment>('Deployment', 'team-a', 'shop-control-plane'), 'the control plane still runs, dialling nodes directly');
   assert.equal(without.events.filter((event) => event.reason === 'NodeReachabilityUnavailable').length, 1, 'one Event, not one per pass');
 });
 

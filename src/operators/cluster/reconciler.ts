@@ -38,7 +38,7 @@ import { CLUSTER_COMPONENTS } from './components.ts';
 import { EtcdClusterClient } from './etcd-client.ts';
 import { guestClient, guestSecureContext, probeReadyz } from './guest-access.ts';
 import { forgetGuestApplyState } from './guest/apply-to-guest.ts';
-import { CLUSTER_LABEL, COMPONENT_LABEL, deploymentName } from './names.ts';
+import { CLUSTER_LABEL, COMPONENT_LABEL, controlPlaneDeploymentName } from './names.ts';
 import { fieldManager, firstDifference } from './owned-objects.ts';
 import { pkiSecretNames } from './pki/certificate-set.ts';
 import { etcdMemberCount } from './etcd-member.ts';
@@ -183,12 +183,15 @@ export class ClusterReconciler {
     const { caches } = this.options;
     const pods = this.owned(caches.pods, key);
     const podsOf = (component: string) => pods.filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === component);
-    const deployment = (component: Exclude<ControlPlaneStep, 'etcd'>) => caches.deployments.get(`${key.split('/')[0]}/${deploymentName(name, component)}`);
+    // The API server, controller-manager and scheduler are containers of one Deployment's pods:
+    // each is a step of its own, which rolls those pods with that container's new image.
+    const deployment = caches.deployments.get(`${key.split('/')[0]}/${controlPlaneDeploymentName(name)}`);
+    const container = (step: Exclude<ControlPlaneStep, 'etcd'>) => observeDeployment(deployment, podsOf('control-plane'), step);
     return {
       etcd: observeEtcdMembers(podsOf('etcd'), etcdMemberCount(spec.mode)),
-      'kube-apiserver': observeDeployment(deployment('kube-apiserver'), podsOf('kube-apiserver')),
-      'kube-controller-manager': observeDeployment(deployment('kube-controller-manager'), podsOf('kube-controller-manager')),
-      'kube-scheduler': observeDeployment(deployment('kube-scheduler'), podsOf('kube-scheduler')),
+      'kube-apiserver': container('kube-apiserver'),
+      'kube-controller-manager': container('kube-controller-manager'),
+      'kube-scheduler': container('kube-scheduler'),
     };
   }
 
@@ -354,15 +357,15 @@ export class ClusterReconciler {
     const summarized = this.summarize(conditions, generation, now);
     const ready = findCondition(summarized, ConditionType.Ready)?.status === 'True';
     const pods = this.owned(this.options.caches.pods, key);
-    const runningVersion = (component: string) => reportedVersion(pods.filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === component));
+    const runningVersion = (component: string, container?: string) => reportedVersion(pods.filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === component), container);
     const status: ClusterStatus = {
       phase: upgrading.status === 'True' ? 'Upgrading' : ready ? 'Ready' : stored?.phase === 'Ready' || stored?.phase === 'Degraded' ? 'Degraded' : 'Provisioning',
       conditions: summarized as ClusterCondition[],
       ...(pass.facts.endpoint ? { endpoint: pass.facts.endpoint } : {}),
       versions: dropUndefined({
-        apiServer: runningVersion('kube-apiserver'),
-        controllerManager: runningVersion('kube-controller-manager'),
-        scheduler: runningVersion('kube-scheduler'),
+        apiServer: runningVersion('control-plane', 'kube-apiserver'),
+        controllerManager: runningVersion('control-plane', 'kube-controller-manager'),
+        scheduler: runningVersion('control-plane', 'kube-scheduler'),
         etcd: runningVersion('etcd'),
       }),
       etcdMembers: pass.facts.etcdMembers ?? stored?.etcdMembers ?? [],

@@ -108,7 +108,7 @@ test('placement copies nodeSelector and tolerations and leaves them out when emp
 });
 
 test('zone spreading is required when spreadAcrossZones, preferred otherwise; node spreading is preferred', () => {
-  const hard = spreadConstraints(renderContext(input()), 'kube-apiserver', true);
+  const hard = spreadConstraints(renderContext(input()), 'control-plane', true);
   assert.deepEqual(
     hard.map((c) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable, c.matchLabelKeys]),
     [
@@ -116,7 +116,7 @@ test('zone spreading is required when spreadAcrossZones, preferred otherwise; no
       ['kubernetes.io/hostname', 1, 'ScheduleAnyway', ['pod-template-hash']],
     ],
   );
-  assert.deepEqual(hard[0]?.labelSelector, { matchLabels: { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'kube-apiserver' } });
+  assert.deepEqual(hard[0]?.labelSelector, { matchLabels: { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'control-plane' } });
   const soft = spreadConstraints(renderContext(input({ controlPlane: { placement: { spreadAcrossZones: false } } })), 'etcd', false);
   assert.deepEqual(soft.map((c) => [c.whenUnsatisfiable, c.matchLabelKeys]), [
     ['ScheduleAnyway', undefined],

@@ -4,11 +4,9 @@
 // Service IP, the certificate checksum, the etcd member list) and the renderers only read it.
 import type {
   V1Container,
-  V1Deployment,
   V1EnvVar,
   V1ObjectMeta,
   V1OwnerReference,
-  V1PodSpec,
   V1Probe,
   V1ResourceRequirements,
   V1Toleration,
@@ -21,7 +19,6 @@ import {
   DEFAULT_META_CLUSTER_DOMAIN,
   apiServerInternalServiceName,
   componentSelector,
-  deploymentName,
   ownedLabels,
   type ControlPlaneComponent,
   type OwnedComponent,
@@ -285,40 +282,7 @@ export function projectedVolume(name: string, sources: V1VolumeProjection[]): V1
   return { name, projected: { sources, defaultMode: SECRET_FILE_MODE } };
 }
 
-// --- Deployments -------------------------------------------------------------------------------
+// --- Containers --------------------------------------------------------------------------------
 
-/**
- * A control-plane Deployment: replicas by mode, one pod per zone and node where possible, and a
- * rolling update that replaces one pod at a time. Minimal (one replica) starts the replacement
- * before stopping the old pod (maxUnavailable 0), so the single replica is never missing.
- */
-export function componentDeployment(
-  context: RenderContext,
-  component: Exclude<ControlPlaneComponent, 'etcd'>,
-  pod: { containers: V1Container[]; volumes: V1Volume[] },
-): V1Deployment {
-  const clusterName = context.cluster.metadata.name;
-  const minimal = context.spec.mode === 'Minimal';
-  const podSpec: V1PodSpec = {
-    containers: pod.containers,
-    volumes: pod.volumes,
-    restartPolicy: 'Always',
-    terminationGracePeriodSeconds: 30,
-    enableServiceLinks: false,
-    automountServiceAccountToken: false,
-    ...controlPlanePlacement(context),
-    topologySpreadConstraints: spreadConstraints(context, component, true),
-  };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: ownedObjectMeta(context, deploymentName(clusterName, component), component),
-    spec: {
-      replicas: replicasFor(context.spec.mode),
-      selector: { matchLabels: componentSelector(clusterName, component) },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: minimal ? 0 : 1, maxSurge: 1 } },
-      revisionHistoryLimit: 3,
-      template: { metadata: podMetadata(context, component), spec: podSpec },
-    },
-  };
-}
+/** One container of a pod and the volumes only it mounts (their names unique within the pod). */
+export type ContainerPart = { container: V1Container; volumes: V1Volume[] };

@@ -1,9 +1,8 @@
 // What the renderer tests share: a Cluster "shop" in namespace "team-a", rendered to a context,
-// and ways to read a rendered Deployment's flags and mounted files. Used by tests only.
-import type { V1Deployment } from '@kubernetes/client-node';
+// and ways to read a rendered container's flags and mounted files. Used by tests only.
 import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { initialEtcdMembers } from './etcd-member.ts';
-import { renderContext, type DesiredEtcdMember, type RenderContext } from './render-context.ts';
+import { renderContext, type ContainerPart, type DesiredEtcdMember, type RenderContext } from './render-context.ts';
 
 export function shopContext(spec: Partial<ClusterSpec> = {}, etcdMembers?: DesiredEtcdMember[], uid = 'u-1'): RenderContext {
   const full: ClusterSpec = { version: '1.37.2', ...spec };
@@ -12,17 +11,16 @@ export function shopContext(spec: Partial<ClusterSpec> = {}, etcdMembers?: Desir
   return renderContext({ cluster, spec: defaulted, certificateChecksum: 'checksum-1', etcdMembers: etcdMembers ?? initialEtcdMembers('shop', defaulted.mode) });
 }
 
-export const containerOf = (deployment: V1Deployment) => deployment.spec?.template.spec?.containers[0];
-export function flag(deployment: V1Deployment, name: string): string[] {
-  return (containerOf(deployment)?.args ?? []).filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
+export const containerOf = (part: ContainerPart) => part.container;
+export function flag(part: ContainerPart, name: string): string[] {
+  return (part.container.args ?? []).filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
 }
 
-/** Every file the pod's mounts provide, as `path -> "secret/key"`. */
-export function mountedFiles(deployment: V1Deployment): Map<string, string> {
+/** Every file the container's mounts provide, as `path -> "secret/key"`. */
+export function mountedFiles(part: ContainerPart): Map<string, string> {
   const files = new Map<string, string>();
-  const pod = deployment.spec?.template.spec;
-  for (const mount of containerOf(deployment)?.volumeMounts ?? []) {
-    const volume = pod?.volumes?.find((candidate) => candidate.name === mount.name);
+  for (const mount of part.container.volumeMounts ?? []) {
+    const volume = part.volumes.find((candidate) => candidate.name === mount.name);
     const sources = volume?.projected?.sources?.map((source) => source.secret) ?? [volume?.secret && { name: volume.secret.secretName, items: volume.secret.items }];
     for (const secret of sources) {
       for (const item of secret?.items ?? []) files.set(`${mount.mountPath}/${item.path}`, `${secret?.name}/${item.key}`);

@@ -9,13 +9,11 @@ import type { KubernetesObject, V1Container, V1PodTemplateSpec, V1Service } from
 import { startTestApiServer } from '../../../test/harness/api-server.ts';
 import { ensureBinaries } from '../../local/binaries/resolve.ts';
 import { withDefaults, type Cluster, type ClusterSpec } from '../../api/v1alpha1/cluster.ts';
-import { renderApiServerDeployment } from './apiserver-deployment.ts';
+import { renderControlPlaneDeployment } from './control-plane-deployment.ts';
 import { renderApiServerInternalService, renderApiServerService } from './apiserver-services.ts';
-import { renderControllerManagerDeployment } from './controller-manager-deployment.ts';
 import { initialEtcdMembers, renderEtcdMember } from './etcd-member.ts';
 import { renderEtcdClientService, renderEtcdPeerService } from './etcd-services.ts';
 import { renderContext, type RenderContext } from './render-context.ts';
-import { renderSchedulerDeployment } from './scheduler-deployment.ts';
 import { firstDifference } from './owned-objects.ts';
 import { withTierResources } from './tier-resources.ts';
 import { tierResources } from '../tiering/tiers.ts';
@@ -40,9 +38,7 @@ function renderAll(context: RenderContext): KubernetesObject[] {
       const { pod, persistentVolumeClaim } = renderEtcdMember(context, member);
       return persistentVolumeClaim ? [persistentVolumeClaim, pod] : [pod];
     }),
-    renderApiServerDeployment(context),
-    renderControllerManagerDeployment(context),
-    renderSchedulerDeployment(context),
+    renderControlPlaneDeployment(context),
   ];
 }
 
@@ -133,9 +129,7 @@ test('a Standard guest with placement, resources, extraArgs and claims passes th
       'Pod/shop-etcd-1',
       'PersistentVolumeClaim/shop-etcd-2-data',
       'Pod/shop-etcd-2',
-      'Deployment/shop-kube-apiserver',
-      'Deployment/shop-kube-controller-manager',
-      'Deployment/shop-kube-scheduler',
+      'Deployment/shop-control-plane',
     ],
   );
   await dryRunEverything(objects);
@@ -166,10 +160,12 @@ test('the API server keeps the rendered command lines and pod fields as they are
   assert.deepEqual(created.spec?.containers[0]?.args, pod.spec?.containers[0]?.args);
   assert.equal(created.spec?.hostname, 'keep-etcd-0');
   assert.equal(created.spec?.subdomain, 'keep-etcd');
-  const deployment = renderApiServerDeployment(context);
+  const deployment = renderControlPlaneDeployment(context);
   const stored = await api.client.create<typeof deployment>(collectionPath(deployment), deployment, { dryRun: 'All', fieldValidation: 'Strict' });
   const template = stored.spec?.template.spec;
-  assert.deepEqual(template?.containers[0]?.args, deployment.spec?.template.spec?.containers[0]?.args);
+  assert.deepEqual(template?.initContainers?.[0]?.args, deployment.spec?.template.spec?.initContainers?.[0]?.args);
+  assert.equal(template?.initContainers?.[0]?.restartPolicy, 'Always', 'the meta API server keeps the API server a sidecar');
+  assert.deepEqual(template?.containers.map((c) => c.args), deployment.spec?.template.spec?.containers.map((c) => c.args));
   assert.deepEqual(template?.topologySpreadConstraints?.map((c) => c.matchLabelKeys), [['pod-template-hash'], ['pod-template-hash']]);
   assert.deepEqual(template?.volumes, deployment.spec?.template.spec?.volumes);
 });
@@ -191,10 +187,10 @@ test('every pod template carries the certificate checksum, and nothing binds a w
     ['tiny', minimal],
   ] as const) {
     const templates = podTemplates(renderAll(contextFor(name, 'team-a', spec)));
-    assert.equal(templates.length, spec.mode === 'Minimal' ? 4 : 6);
+    assert.equal(templates.length, spec.mode === 'Minimal' ? 2 : 4);
     for (const { owner, template } of templates) {
       assert.equal(template.metadata?.annotations?.['tessera.dev/certificates-checksum'], `checksum-of-${name}`, owner);
-      const containers: V1Container[] = template.spec?.containers ?? [];
+      const containers: V1Container[] = [...(template.spec?.initContainers ?? []), ...(template.spec?.containers ?? [])];
       for (const container of containers) {
         const binds = (container.args ?? []).filter((arg) => /^--(bind-address|advertise-address|listen-[a-z-]*urls)=/.test(arg));
         assert.ok(binds.length > 0, `${owner} binds somewhere`);

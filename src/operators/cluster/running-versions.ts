@@ -17,15 +17,25 @@ export function isPodReady(pod: V1Pod | undefined): boolean {
   return Boolean(pod?.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'));
 }
 
-/** The version a pod runs: its first container's image as the kubelet reports it, else as specified. */
-export function podVersion(pod: V1Pod): string | undefined {
-  return versionOfImage(pod.status?.containerStatuses?.[0]?.image) ?? versionOfImage(pod.spec?.containers[0]?.image);
+/**
+ * The version a pod runs: the image of `container` (a sidecar or not; else its first container)
+ * as the kubelet reports it, else as specified.
+ */
+export function podVersion(pod: V1Pod, container?: string): string | undefined {
+  const named = <T extends { name: string }>(list: readonly T[]) => (container === undefined ? list[0] : list.find((item) => item.name === container));
+  const status = container === undefined ? pod.status?.containerStatuses?.[0] : named([...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]);
+  const spec = container === undefined ? pod.spec?.containers[0] : named([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]);
+  return versionOfImage(status?.image) ?? versionOfImage(spec?.image);
 }
 
-/** A Deployment-run step: its template's version, its pods' versions and whether the rollout is done. */
-export function observeDeployment(deployment: V1Deployment | undefined, pods: readonly V1Pod[]): StepObservation {
-  const rendered = versionOfImage(deployment?.spec?.template.spec?.containers[0]?.image);
-  const running = pods.map(podVersion).filter((version): version is string => version !== undefined);
+/**
+ * A step that is one container of a Deployment's pods: its version in the template, in the pods,
+ * and whether the rollout is done.
+ */
+export function observeDeployment(deployment: V1Deployment | undefined, pods: readonly V1Pod[], container: string): StepObservation {
+  const template = deployment?.spec?.template.spec;
+  const rendered = versionOfImage([...(template?.initContainers ?? []), ...(template?.containers ?? [])].find((item) => item.name === container)?.image);
+  const running = pods.map((pod) => podVersion(pod, container)).filter((version): version is string => version !== undefined);
   const wanted = deployment?.spec?.replicas ?? 0;
   const status = deployment?.status;
   const rolledOut =
@@ -39,7 +49,7 @@ export function observeDeployment(deployment: V1Deployment | undefined, pods: re
 
 /** etcd: one pod per member; rendered is the oldest member's version. */
 export function observeEtcdMembers(pods: readonly V1Pod[], memberCount: number): StepObservation {
-  const running = pods.map(podVersion).filter((version): version is string => version !== undefined);
+  const running = pods.map((pod) => podVersion(pod)).filter((version): version is string => version !== undefined);
   const rendered = oldestVersion(running);
   const ready = pods.filter((pod) => isPodReady(pod) && !pod.metadata?.deletionTimestamp);
   return {
@@ -50,7 +60,7 @@ export function observeEtcdMembers(pods: readonly V1Pod[], memberCount: number):
   };
 }
 
-/** "1.37.2" when every pod runs it, "1.36.3" (the oldest) while they differ; undefined without pods. */
-export function reportedVersion(pods: readonly V1Pod[]): string | undefined {
-  return oldestVersion(pods.filter((pod) => !pod.metadata?.deletionTimestamp).map(podVersion).filter((version): version is string => version !== undefined));
+/** "1.37.2" when every pod runs it (in `container`), "1.36.3" (the oldest) while they differ; undefined without pods. */
+export function reportedVersion(pods: readonly V1Pod[], container?: string): string | undefined {
+  return oldestVersion(pods.filter((pod) => !pod.metadata?.deletionTimestamp).map((pod) => podVersion(pod, container)).filter((version): version is string => version !== undefined));
 }

@@ -1,7 +1,6 @@
-// kube-controller-manager: its Deployment at the version the upgrade plan renders, which is never
-// newer than the oldest API server.
-import { renderControllerManagerDeployment } from '../controller-manager-deployment.ts';
+// kube-controller-manager: a container of the control-plane pods, at the version the upgrade plan
+// renders, which is never newer than the oldest API server.
 import { ConditionType } from '../status.ts';
-import { apiClientDeploymentComponent } from './deployment-status.ts';
+import { apiClientContainerComponent } from './deployment-status.ts';
 
-export const controllerManager = apiClientDeploymentComponent('kube-controller-manager', ConditionType.ControllerManagerAvailable, renderControllerManagerDeployment);
+export const controllerManager = apiClientContainerComponent('kube-controller-manager', ConditionType.ControllerManagerAvailable);

@@ -1,41 +1,63 @@
-// How a control-plane Deployment is doing, as a condition: ready replicas out of wanted, and
-// whether a rollout is under way; and the component shape the controller-manager and scheduler share.
-import type { V1Deployment } from '@kubernetes/client-node';
-import type { ClusterComponent, ComponentStatus } from '../component.ts';
-import { deploymentName } from '../names.ts';
-import type { RenderContext } from '../render-context.ts';
+// How one container of the control-plane pods is doing, as a condition: in how many of the
+// Deployment's pods it is ready, out of the replicas wanted, and whether a rollout is under way;
+// and the component shape the controller-manager and scheduler share.
+import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ClusterComponent, ClusterPass, ComponentStatus, MetaObject } from '../component.ts';
+import { COMPONENT_LABEL, controlPlaneDeploymentName, legacyDeploymentName, type ControlPlaneContainer } from '../names.ts';
 import { Reason, type ClusterConditionType } from '../status.ts';
 
-export function deploymentCondition(what: string, deployment: V1Deployment | undefined): NonNullable<ComponentStatus['condition']> {
-  if (!deployment) return { status: 'False', reason: Reason.Progressing, message: `${what}: Deployment not created yet` };
+/** The control-plane Deployment as the pass sees it. */
+export function controlPlaneDeployment(pass: ClusterPass): V1Deployment | undefined {
+  return pass.liveOf<V1Deployment>({ kind: 'Deployment', metadata: { name: controlPlaneDeploymentName(pass.name) } });
+}
+
+/** The status of `container` in a pod, whether it runs as a container or as a sidecar. */
+export function containerStatusOf(pod: V1Pod, container: ControlPlaneContainer): V1ContainerStatus | undefined {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((status) => status.name === container);
+}
+
+export function containerCondition(container: ControlPlaneContainer, deployment: V1Deployment | undefined, pods: readonly V1Pod[]): NonNullable<ComponentStatus['condition']> {
+  if (!deployment) return { status: 'False', reason: Reason.Progressing, message: `${container}: the control-plane Deployment is not created yet` };
   const wanted = deployment.spec?.replicas ?? 0;
   const status = deployment.status ?? {};
-  const ready = status.readyReplicas ?? 0;
+  const ready = pods.filter((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, container)?.ready === true).length;
   const updated = status.updatedReplicas ?? 0;
   const rolling = (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0) || updated < wanted || (status.replicas ?? 0) > wanted;
   const counts = `${ready}/${wanted} ready${rolling ? `, ${updated}/${wanted} updated` : ''}`;
-  if (ready === 0) return { status: 'False', reason: rolling || !deployment.status ? Reason.Progressing : Reason.Unavailable, message: `${what}: ${counts}` };
-  return { status: 'True', reason: rolling ? Reason.Progressing : Reason.Available, message: `${what}: ${counts}` };
+  if (ready === 0) return { status: 'False', reason: rolling || !deployment.status ? Reason.Progressing : Reason.Unavailable, message: `${container}: ${counts}` };
+  return { status: 'True', reason: rolling ? Reason.Progressing : Reason.Available, message: `${container}: ${counts}` };
+}
+
+/** The control-plane pods of the pass's guest. */
+export function controlPlanePods(pass: ClusterPass): V1Pod[] {
+  return pass.owned(pass.options.caches.pods).filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === 'control-plane');
 }
 
 /**
- * A component that is one control-plane Deployment working through the API (controller-manager,
- * scheduler): rendered at the plan's version, available by its ready replicas.
+ * The Deployment a guest had for `container` before the control plane became one Deployment,
+ * while it still exists: pruned, so an operator upgrade leaves no second copy running.
  */
-export function apiClientDeploymentComponent(
-  component: 'kube-controller-manager' | 'kube-scheduler',
-  condition: ClusterConditionType,
-  render: (context: RenderContext) => V1Deployment,
-): ClusterComponent {
+export function legacyDeployment(pass: ClusterPass, container: ControlPlaneContainer): MetaObject[] {
+  const name = legacyDeploymentName(pass.name, container);
+  return pass.liveOf({ kind: 'Deployment', metadata: { name } }) ? [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: pass.namespace } }] : [];
+}
+
+/**
+ * A container of the control-plane pods that works through the API (controller-manager,
+ * scheduler): rendered with the Deployment by kube-apiserver at the plan's version, available by
+ * the pods it is ready in. The kubelet starts it once the API server's startup probe passes.
+ */
+export function apiClientContainerComponent(component: 'kube-controller-manager' | 'kube-scheduler', condition: ClusterConditionType): ClusterComponent {
   return {
     name: component,
     dependsOn: ['kube-apiserver'],
-    reason: 'it works through the API, so it starts once an API server is Ready',
+    reason: 'it runs in the pods the API server component renders',
     condition,
-    render: (pass) => [render(pass.renderContext())],
+    render: () => [],
+    prune: (pass) => legacyDeployment(pass, component),
     observe(pass) {
-      const deployment = pass.liveOf<V1Deployment>({ kind: 'Deployment', metadata: { name: deploymentName(pass.name, component) } });
-      return { ready: deployment !== undefined, condition: deploymentCondition(component, deployment) };
+      const deployment = controlPlaneDeployment(pass);
+      return { ready: deployment !== undefined, condition: containerCondition(component, deployment, controlPlanePods(pass)) };
     },
   };
 }

@@ -2,10 +2,9 @@
 // Service with the admin kubeconfig. Keeps one connection per guest, rebuilt when the CA or the
 // endpoint changes; a periodic full resync makes the next writes into the guest go out even if
 // nothing changed, so drift inside the guest (a deleted addon) is repaired.
-import type { V1Deployment } from '@kubernetes/client-node';
 import type { ClusterComponent, ClusterPass } from '../component.ts';
 import { forgetGuestApplyState } from '../guest/apply-to-guest.ts';
-import { deploymentName } from '../names.ts';
+import { containerStatusOf, controlPlaneDeployment, controlPlanePods } from './deployment-status.ts';
 import { replicasFor } from '../render-context.ts';
 import { ConditionType, Reason } from '../status.ts';
 
@@ -34,10 +33,11 @@ export const guestApi: ClusterComponent = {
   render: () => [],
   async observe(pass) {
     connect(pass);
-    const deployment = pass.liveOf<V1Deployment>({ kind: 'Deployment', metadata: { name: deploymentName(pass.name, 'kube-apiserver') } });
+    const deployment = controlPlaneDeployment(pass);
+    const ready = controlPlanePods(pass).filter((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'kube-apiserver')?.ready === true).length;
     // Before its Deployment exists (this component runs beside it), the replicas it will ask for:
     // a message that changed from 0/0 to 0/1 would cost a status write of its own.
-    const replicas = `${deployment?.status?.readyReplicas ?? 0}/${deployment?.spec?.replicas ?? replicasFor(pass.spec.mode)} API servers ready`;
+    const replicas = `${ready}/${deployment?.spec?.replicas ?? replicasFor(pass.spec.mode)} API servers ready`;
     const guest = pass.memory.guest;
     if (!guest) return { ready: false, condition: { status: 'False', reason: Reason.ReadyzFailing, message: `${replicas}; no admin kubeconfig yet` } };
     const readyz = await guest.api.readyz();

@@ -1,7 +1,6 @@
-// kube-scheduler: its Deployment at the version the upgrade plan renders, which is never newer
-// than the oldest API server.
-import { renderSchedulerDeployment } from '../scheduler-deployment.ts';
+// kube-scheduler: a container of the control-plane pods, at the version the upgrade plan renders,
+// which is never newer than the oldest API server.
 import { ConditionType } from '../status.ts';
-import { apiClientDeploymentComponent } from './deployment-status.ts';
+import { apiClientContainerComponent } from './deployment-status.ts';
 
-export const scheduler = apiClientDeploymentComponent('kube-scheduler', ConditionType.SchedulerAvailable, renderSchedulerDeployment);
+export const scheduler = apiClientContainerComponent('kube-scheduler', ConditionType.SchedulerAvailable);

@@ -5,7 +5,7 @@ import { renderApiServerInternalService, renderApiServerService } from '../apise
 import type { ClusterComponent, ClusterPass } from '../component.ts';
 import { isAddressTaken, serviceAddressCandidate } from '../service-addresses.ts';
 import { renderEtcdClientService, renderEtcdPeerService } from '../etcd-services.ts';
-import { API_SERVER_PORT } from '../apiserver-deployment.ts';
+import { API_SERVER_PORT } from '../apiserver-container.ts';
 import { apiServerServiceName, etcdClientServiceName } from '../names.ts';
 
 /**

@@ -2,27 +2,23 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { shopContext, containerOf, flag, mountedFiles } from './render-fixture.ts';
-import { renderControllerManagerDeployment } from './controller-manager-deployment.ts';
+import { controllerManagerContainer } from './controller-manager-container.ts';
 
 const contextFor = (spec: Partial<ClusterSpec> = {}) => shopContext(spec);
 
-test('three leader-elected controller-managers in Standard, one in Minimal', () => {
-  const standard = renderControllerManagerDeployment(contextFor());
-  assert.equal(standard.metadata?.name, 'shop-kube-controller-manager');
-  assert.equal(standard.spec?.replicas, 3);
-  assert.deepEqual(flag(standard, 'leader-elect'), ['true']);
-  assert.equal(renderControllerManagerDeployment(contextFor({ mode: 'Minimal' })).spec?.replicas, 1);
+test('it is leader-elected: one of the control-plane pods runs the controllers', () => {
+  assert.deepEqual(flag(controllerManagerContainer(contextFor()), 'leader-elect'), ['true']);
 });
 
 test('it binds its secure port to the pod IP only', () => {
-  const deployment = renderControllerManagerDeployment(contextFor());
+  const deployment = controllerManagerContainer(contextFor());
   assert.deepEqual(flag(deployment, 'bind-address'), ['$(POD_IP)']);
   assert.deepEqual(flag(deployment, 'secure-port'), ['10257']);
   for (const arg of containerOf(deployment)?.args ?? []) assert.doesNotMatch(arg, /0\.0\.0\.0|127\.0\.0\.1|localhost/, arg);
 });
 
 test('kubeconfig, signing CA and service-account key come from the named Secrets', () => {
-  const deployment = renderControllerManagerDeployment(contextFor());
+  const deployment = controllerManagerContainer(contextFor());
   const files = mountedFiles(deployment);
   const expected: Record<string, string> = {
     kubeconfig: 'shop-controller-manager-kubeconfig/kubeconfig',
@@ -42,24 +38,24 @@ test('kubeconfig, signing CA and service-account key come from the named Secrets
 });
 
 test('node CIDRs come from the pod CIDR, allocated when the network plugin needs them', () => {
-  const flannel = renderControllerManagerDeployment(contextFor({ network: { podCIDR: '10.32.0.0/12', nodeCIDRMaskSize: 25, serviceCIDR: '10.96.0.0/16', plugin: 'flannel' } }));
+  const flannel = controllerManagerContainer(contextFor({ network: { podCIDR: '10.32.0.0/12', nodeCIDRMaskSize: 25, serviceCIDR: '10.96.0.0/16', plugin: 'flannel' } }));
   assert.deepEqual(flag(flannel, 'cluster-cidr'), ['10.32.0.0/12']);
   assert.deepEqual(flag(flannel, 'node-cidr-mask-size'), ['25']);
   assert.deepEqual(flag(flannel, 'service-cluster-ip-range'), ['10.96.0.0/16']);
   assert.deepEqual(flag(flannel, 'allocate-node-cidrs'), ['true']);
-  assert.deepEqual(flag(renderControllerManagerDeployment(contextFor({ network: { plugin: 'calico' } })), 'allocate-node-cidrs'), ['false']);
-  assert.deepEqual(flag(renderControllerManagerDeployment(contextFor()), 'allocate-node-cidrs'), ['false']);
+  assert.deepEqual(flag(controllerManagerContainer(contextFor({ network: { plugin: 'calico' } })), 'allocate-node-cidrs'), ['false']);
+  assert.deepEqual(flag(controllerManagerContainer(contextFor()), 'allocate-node-cidrs'), ['false']);
 });
 
 test('bootstrap-token controllers run and controllers use their own service accounts', () => {
-  const deployment = renderControllerManagerDeployment(contextFor());
+  const deployment = controllerManagerContainer(contextFor());
   assert.deepEqual(flag(deployment, 'controllers'), ['*,bootstrapsigner,tokencleaner']);
   assert.deepEqual(flag(deployment, 'use-service-account-credentials'), ['true']);
   assert.deepEqual(flag(deployment, 'cluster-name'), ['shop']);
 });
 
 test('extraArgs override a rendered flag, a version override changes the image, resources propagate', () => {
-  const deployment = renderControllerManagerDeployment(
+  const deployment = controllerManagerContainer(
     contextFor({ controlPlane: { controllerManager: { version: '1.36.3', extraArgs: { controllers: '*,-ttl', 'terminated-pod-gc-threshold': '100' }, resources: { requests: { cpu: '1' } } } } }),
   );
   assert.deepEqual(flag(deployment, 'controllers'), ['*,-ttl']);
@@ -68,12 +64,11 @@ test('extraArgs override a rendered flag, a version override changes the image, 
   assert.deepEqual(containerOf(deployment)?.resources, { requests: { cpu: '1' } });
 });
 
-test('probes hit /healthz over HTTPS; the pod template carries the certificate checksum', () => {
-  const deployment = renderControllerManagerDeployment(contextFor());
+test('probes hit /healthz over HTTPS on a port name of its own in the pod', () => {
+  const deployment = controllerManagerContainer(contextFor());
   const container = containerOf(deployment);
   for (const probe of [container?.startupProbe, container?.readinessProbe, container?.livenessProbe]) {
-    assert.deepEqual(probe?.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    assert.deepEqual(probe?.httpGet, { path: '/healthz', port: 'kcm-https', scheme: 'HTTPS' });
   }
-  assert.deepEqual(container?.ports, [{ name: 'https', containerPort: 10257, protocol: 'TCP' }]);
-  assert.equal(deployment.spec?.template.metadata?.annotations?.['tessera.dev/certificates-checksum'], 'checksum-1');
+  assert.deepEqual(container?.ports, [{ name: 'kcm-https', containerPort: 10257, protocol: 'TCP' }]);
 });

@@ -1,17 +1,17 @@
-// The guest's kube-scheduler: a Deployment (3 or 1 replicas, one leader elected in the guest)
-// that needs nothing but its kubeconfig Secret.
-import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
+// The guest's kube-scheduler: a container of each control-plane pod (one leader elected in the
+// guest) that needs nothing but its kubeconfig Secret.
+import type { V1Container, V1ResourceRequirements } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
-import { KUBECONFIG_PATH } from './controller-manager-deployment.ts';
+import { KUBECONFIG_PATH } from './controller-manager-container.ts';
 import {
   POD_IP,
   POD_IP_ENV,
   PROBE_TIMINGS,
   SECRET_FILE_MODE,
   commandLine,
-  componentDeployment,
   httpGetProbe,
   resourcesFor,
+  type ContainerPart,
   type Flag,
   type RenderContext,
 } from './render-context.ts';
@@ -22,7 +22,7 @@ export const SCHEDULER_PORT = 10259;
 /** kubeadm's request for kube-scheduler, used when its resources are empty in the spec. */
 export const DEFAULT_SCHEDULER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '100m' } };
 
-export function renderSchedulerDeployment(context: RenderContext): V1Deployment {
+export function schedulerContainer(context: RenderContext): ContainerPart {
   const secrets = pkiSecretNames(context.cluster.metadata.name);
   const { spec } = context;
   const kubeconfig = `${KUBECONFIG_PATH}/scheduler.conf`;
@@ -42,19 +42,19 @@ export function renderSchedulerDeployment(context: RenderContext): V1Deployment 
     command: ['kube-scheduler'],
     args: commandLine(flags, spec.controlPlane.scheduler.extraArgs, 'spec.controlPlane.scheduler.extraArgs'),
     env: [POD_IP_ENV],
-    ports: [{ name: 'https', containerPort: SCHEDULER_PORT, protocol: 'TCP' }],
-    startupProbe: httpGetProbe('/healthz', 'https', 'HTTPS', PROBE_TIMINGS.startup),
-    readinessProbe: httpGetProbe('/healthz', 'https', 'HTTPS', PROBE_TIMINGS.readiness),
-    livenessProbe: httpGetProbe('/healthz', 'https', 'HTTPS', PROBE_TIMINGS.liveness),
+    ports: [{ name: 'sched-https', containerPort: SCHEDULER_PORT, protocol: 'TCP' }],
+    startupProbe: httpGetProbe('/healthz', 'sched-https', 'HTTPS', PROBE_TIMINGS.startup),
+    readinessProbe: httpGetProbe('/healthz', 'sched-https', 'HTTPS', PROBE_TIMINGS.readiness),
+    livenessProbe: httpGetProbe('/healthz', 'sched-https', 'HTTPS', PROBE_TIMINGS.liveness),
     resources: resourcesFor(spec.controlPlane.scheduler, DEFAULT_SCHEDULER_RESOURCES),
-    volumeMounts: [{ name: 'kubeconfig', mountPath: KUBECONFIG_PATH, readOnly: true }],
+    volumeMounts: [{ name: 'scheduler-kubeconfig', mountPath: KUBECONFIG_PATH, readOnly: true }],
   };
 
   const volumes = [
     {
-      name: 'kubeconfig',
+      name: 'scheduler-kubeconfig',
       secret: { secretName: secrets.schedulerKubeconfig, items: [{ key: 'kubeconfig', path: 'scheduler.conf' }], defaultMode: SECRET_FILE_MODE },
     },
   ];
-  return componentDeployment(context, 'kube-scheduler', { containers: [container], volumes });
+  return { container, volumes };
 }

@@ -1,7 +1,7 @@
-// The guest's kube-apiserver: a Deployment (stateless; 3 or 1 replicas spread across zones)
+// The guest's kube-apiserver: the container of the control-plane pod (control-plane-deployment.ts)
 // with kubeadm's flags, the certificates projected from the PKI Secrets into
 // /etc/kubernetes/pki under kubeadm's file names, and etcd reached through every member's name.
-import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Container, V1ResourceRequirements } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
 import { API_SERVER_PORT } from './names.ts';
 import { etcdClientURL } from './etcd-member.ts';
@@ -11,11 +11,11 @@ import {
   POD_IP_ENV,
   PROBE_TIMINGS,
   commandLine,
-  componentDeployment,
   httpGetProbe,
   projectedVolume,
   resourcesFor,
   secretFiles,
+  type ContainerPart,
   type Flag,
   type RenderContext,
 } from './render-context.ts';
@@ -35,7 +35,7 @@ export function etcdServersURL(context: RenderContext): string {
   return context.etcdMembers.map((member) => etcdClientURL(context, member.name)).join(',');
 }
 
-export function renderApiServerDeployment(context: RenderContext): V1Deployment {
+export function apiServerContainer(context: RenderContext): ContainerPart {
   const secrets = pkiSecretNames(context.cluster.metadata.name);
   const { spec } = context;
   const pki = (file: string) => `${KUBERNETES_PKI_PATH}/${file}`;
@@ -100,11 +100,11 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
     lifecycle: { preStop: { sleep: { seconds: 3 } } },
     livenessProbe: httpGetProbe('/livez', 'https', 'HTTPS', PROBE_TIMINGS.liveness),
     resources: resourcesFor(spec.controlPlane.apiServer, DEFAULT_API_SERVER_RESOURCES),
-    volumeMounts: [{ name: 'pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true }, ...(egress ? [{ name: 'egress-selector', mountPath: EGRESS_SELECTOR_MOUNT_PATH, readOnly: true }] : [])],
+    volumeMounts: [{ name: 'apiserver-pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true }, ...(egress ? [{ name: 'egress-selector', mountPath: EGRESS_SELECTOR_MOUNT_PATH, readOnly: true }] : [])],
   };
 
   // Only the files the API server reads: no CA private key reaches it.
-  const pkiVolume = projectedVolume('pki', [
+  const pkiVolume = projectedVolume('apiserver-pki', [
     secretFiles(secrets.clusterCa, { 'tls.crt': 'ca.crt' }),
     secretFiles(secrets.apiServer, { 'tls.crt': 'apiserver.crt', 'tls.key': 'apiserver.key' }),
     secretFiles(secrets.apiServerKubeletClient, { 'tls.crt': 'apiserver-kubelet-client.crt', 'tls.key': 'apiserver-kubelet-client.key' }),
@@ -116,5 +116,5 @@ export function renderApiServerDeployment(context: RenderContext): V1Deployment 
   ]);
 
   const egressVolume = egress ? [{ name: 'egress-selector', hostPath: { path: egress, type: 'File' } }] : [];
-  return componentDeployment(context, 'kube-apiserver', { containers: [container], volumes: [pkiVolume, ...egressVolume] });
+  return { container, volumes: [pkiVolume, ...egressVolume] };
 }

@@ -2,38 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { shopContext, containerOf, flag, mountedFiles } from './render-fixture.ts';
-import { renderApiServerDeployment } from './apiserver-deployment.ts';
+import { apiServerContainer } from './apiserver-container.ts';
 
 const contextFor = (spec: Partial<ClusterSpec> = {}) => shopContext(spec);
 
-test('Standard runs three API servers spread over zones, replacing one at a time', () => {
-  const deployment = renderApiServerDeployment(contextFor());
-  assert.equal(deployment.metadata?.name, 'shop-kube-apiserver');
-  assert.equal(deployment.spec?.replicas, 3);
-  assert.deepEqual(deployment.spec?.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 1 } });
-  assert.deepEqual(
-    deployment.spec?.template.spec?.topologySpreadConstraints?.map((c) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable]),
-    [
-      ['topology.kubernetes.io/zone', 1, 'DoNotSchedule'],
-      ['kubernetes.io/hostname', 1, 'ScheduleAnyway'],
-    ],
-  );
-  assert.deepEqual(deployment.spec?.selector, { matchLabels: { 'tessera.dev/cluster': 'shop', 'tessera.dev/component': 'kube-apiserver' } });
-});
-
-test('Minimal runs one API server and starts its replacement before stopping it', () => {
-  const deployment = renderApiServerDeployment(contextFor({ mode: 'Minimal' }));
-  assert.equal(deployment.spec?.replicas, 1);
-  assert.deepEqual(deployment.spec?.strategy?.rollingUpdate, { maxUnavailable: 0, maxSurge: 1 });
-});
-
-test('without spreadAcrossZones zone spreading is only preferred', () => {
-  const deployment = renderApiServerDeployment(contextFor({ controlPlane: { placement: { spreadAcrossZones: false } } }));
-  assert.equal(deployment.spec?.template.spec?.topologySpreadConstraints?.[0]?.whenUnsatisfiable, 'ScheduleAnyway');
-});
-
 test('the API server binds and advertises its pod IP only, on 6443', () => {
-  const deployment = renderApiServerDeployment(contextFor());
+  const deployment = apiServerContainer(contextFor());
   assert.deepEqual(flag(deployment, 'bind-address'), ['$(POD_IP)']);
   assert.deepEqual(flag(deployment, 'advertise-address'), ['$(POD_IP)']);
   assert.deepEqual(flag(deployment, 'secure-port'), ['6443']);
@@ -42,7 +16,7 @@ test('the API server binds and advertises its pod IP only, on 6443', () => {
 });
 
 test('the API server knows every etcd member by its stable name, so its client fails over between them, and knows the guest network', () => {
-  const deployment = renderApiServerDeployment(contextFor({ network: { serviceCIDR: '10.100.0.0/16', clusterDomain: 'shop.internal' } }));
+  const deployment = apiServerContainer(contextFor({ network: { serviceCIDR: '10.100.0.0/16', clusterDomain: 'shop.internal' } }));
   assert.deepEqual(flag(deployment, 'etcd-servers'), [[0, 1, 2].map((i) => `https://shop-etcd-${i}.shop-etcd.team-a.svc.cluster.local:2379`).join(',')]);
   assert.deepEqual(containerOf(deployment)?.lifecycle?.preStop?.sleep?.seconds, 3, 'a replaced API server leaves the endpoints before it stops');
   assert.deepEqual(flag(deployment, 'service-cluster-ip-range'), ['10.100.0.0/16']);
@@ -56,7 +30,7 @@ test('the API server knows every etcd member by its stable name, so its client f
 });
 
 test('every certificate flag names a file projected from the PKI Secrets, and no CA key is among them', () => {
-  const deployment = renderApiServerDeployment(contextFor());
+  const deployment = apiServerContainer(contextFor());
   const files = mountedFiles(deployment);
   const expected: Record<string, string> = {
     'client-ca-file': 'shop-ca/tls.crt',
@@ -79,22 +53,22 @@ test('every certificate flag names a file projected from the PKI Secrets, and no
     assert.equal(files.get(path ?? ''), source, name);
   }
   assert.ok(![...files.values()].some((source) => /-ca\/tls\.key$/.test(source)), 'no CA private key in the API server');
-  assert.deepEqual(containerOf(deployment)?.volumeMounts, [{ name: 'pki', mountPath: '/etc/kubernetes/pki', readOnly: true }]);
+  assert.deepEqual(containerOf(deployment)?.volumeMounts, [{ name: 'apiserver-pki', mountPath: '/etc/kubernetes/pki', readOnly: true }]);
 });
 
 test('extraArgs override a rendered flag instead of duplicating it, and add new ones', () => {
-  const deployment = renderApiServerDeployment(contextFor({ controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'Node,RBAC,Webhook', 'max-requests-inflight': '800' } } } }));
+  const deployment = apiServerContainer(contextFor({ controlPlane: { apiServer: { extraArgs: { 'authorization-mode': 'Node,RBAC,Webhook', 'max-requests-inflight': '800' } } } }));
   assert.deepEqual(flag(deployment, 'authorization-mode'), ['Node,RBAC,Webhook']);
   assert.deepEqual(flag(deployment, 'max-requests-inflight'), ['800']);
 });
 
 test('a version override changes the image', () => {
-  assert.equal(containerOf(renderApiServerDeployment(contextFor({ controlPlane: { apiServer: { version: '1.36.3' } } })))?.image, 'registry.k8s.io/kube-apiserver:v1.36.3');
-  assert.equal(containerOf(renderApiServerDeployment(contextFor()))?.image, 'registry.k8s.io/kube-apiserver:v1.37.2');
+  assert.equal(containerOf(apiServerContainer(contextFor({ controlPlane: { apiServer: { version: '1.36.3' } } })))?.image, 'registry.k8s.io/kube-apiserver:v1.36.3');
+  assert.equal(containerOf(apiServerContainer(contextFor()))?.image, 'registry.k8s.io/kube-apiserver:v1.37.2');
 });
 
 test('readiness is /readyz and liveness /livez over HTTPS on the serving port', () => {
-  const container = containerOf(renderApiServerDeployment(contextFor()));
+  const container = containerOf(apiServerContainer(contextFor()));
   assert.deepEqual(
     [container?.startupProbe, container?.readinessProbe, container?.livenessProbe].map((probe) => [probe?.httpGet?.path, probe?.httpGet?.port, probe?.httpGet?.scheme]),
     [
@@ -106,33 +80,21 @@ test('readiness is /readyz and liveness /livez over HTTPS on the serving port', 
   assert.deepEqual(container?.ports, [{ name: 'https', containerPort: 6443, protocol: 'TCP' }]);
 });
 
-test('resources, placement and the certificate checksum reach the pod template', () => {
-  const deployment = renderApiServerDeployment(
-    contextFor({
-      controlPlane: {
-        apiServer: { resources: { requests: { cpu: '2', memory: '4Gi' } } },
-        placement: { nodeSelector: { 'tessera.dev/role': 'master' }, tolerations: [{ key: 'tessera.dev/master', operator: 'Exists' }] },
-      },
-    }),
-  );
-  const template = deployment.spec?.template;
-  assert.deepEqual(containerOf(deployment)?.resources, { requests: { cpu: '2', memory: '4Gi' } });
-  assert.deepEqual(template?.spec?.nodeSelector, { 'tessera.dev/role': 'master' });
-  assert.deepEqual(template?.spec?.tolerations, [{ key: 'tessera.dev/master', operator: 'Exists' }]);
-  assert.equal(template?.metadata?.annotations?.['tessera.dev/certificates-checksum'], 'checksum-1');
-  assert.deepEqual(template?.metadata?.labels, { 'tessera.dev/cluster': 'shop', 'app.kubernetes.io/managed-by': 'tessera', 'tessera.dev/component': 'kube-apiserver' });
-  assert.deepEqual(containerOf(renderApiServerDeployment(contextFor()))?.resources, { requests: { cpu: '250m' } }, 'kubeadm default');
+test('resources reach the container; kubeadm request by default', () => {
+  const part = apiServerContainer(contextFor({ controlPlane: { apiServer: { resources: { requests: { cpu: '2', memory: '4Gi' } } } } }));
+  assert.deepEqual(containerOf(part)?.resources, { requests: { cpu: '2', memory: '4Gi' } });
+  assert.deepEqual(containerOf(apiServerContainer(contextFor()))?.resources, { requests: { cpu: '250m' } }, 'kubeadm default');
 });
 
 test('through the cell\'s egress proxy the API server mounts the cell\'s egress selector file read-only and names it', () => {
-  const deployment = renderApiServerDeployment({ ...contextFor(), egressSelectorConfigFile: '/var/lib/cell/egress-selector.yaml' });
+  const deployment = apiServerContainer({ ...contextFor(), egressSelectorConfigFile: '/var/lib/cell/egress-selector.yaml' });
   assert.deepEqual(flag(deployment, 'egress-selector-config-file'), ['/etc/kubernetes/egress-selector/egress-selector.yaml']);
   assert.deepEqual(
-    deployment.spec?.template.spec?.volumes?.find((volume) => volume.name === 'egress-selector'),
+    deployment.volumes?.find((volume) => volume.name === 'egress-selector'),
     { name: 'egress-selector', hostPath: { path: '/var/lib/cell/egress-selector.yaml', type: 'File' } },
   );
   assert.deepEqual(containerOf(deployment)?.volumeMounts?.find((mount) => mount.name === 'egress-selector'), { name: 'egress-selector', mountPath: '/etc/kubernetes/egress-selector/egress-selector.yaml', readOnly: true });
-  const direct = renderApiServerDeployment(contextFor());
+  const direct = apiServerContainer(contextFor());
   assert.deepEqual(flag(direct, 'egress-selector-config-file'), []);
-  assert.equal(direct.spec?.template.spec?.volumes?.some((volume) => volume.name === 'egress-selector'), false);
+  assert.equal(direct.volumes?.some((volume) => volume.name === 'egress-selector'), false);
 });

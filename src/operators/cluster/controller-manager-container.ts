@@ -1,20 +1,20 @@
-// The guest's kube-controller-manager: a Deployment (3 or 1 replicas, one leader elected in the
-// guest) talking to the API servers through the kubeconfig Secret, and holding the cluster CA's
-// key (it signs kubelet certificates) and the service-account signing key (token controller).
-import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
+// The guest's kube-controller-manager: a container of each control-plane pod (one leader elected
+// in the guest) talking to the API servers through the kubeconfig Secret, and holding the cluster
+// CA's key (it signs kubelet certificates) and the service-account signing key (token controller).
+import type { V1Container, V1ResourceRequirements } from '@kubernetes/client-node';
 import { pkiSecretNames } from './pki/certificate-set.ts';
-import { KUBERNETES_PKI_PATH } from './apiserver-deployment.ts';
+import { KUBERNETES_PKI_PATH } from './apiserver-container.ts';
 import {
   POD_IP,
   POD_IP_ENV,
   PROBE_TIMINGS,
   SECRET_FILE_MODE,
   commandLine,
-  componentDeployment,
   httpGetProbe,
   projectedVolume,
   resourcesFor,
   secretFiles,
+  type ContainerPart,
   type Flag,
   type RenderContext,
 } from './render-context.ts';
@@ -33,7 +33,7 @@ export function allocatesNodeCIDRs(plugin: DefaultedClusterSpec['network']['plug
   return plugin === 'flannel';
 }
 
-export function renderControllerManagerDeployment(context: RenderContext): V1Deployment {
+export function controllerManagerContainer(context: RenderContext): ContainerPart {
   const clusterName = context.cluster.metadata.name;
   const secrets = pkiSecretNames(clusterName);
   const { spec } = context;
@@ -69,27 +69,28 @@ export function renderControllerManagerDeployment(context: RenderContext): V1Dep
     command: ['kube-controller-manager'],
     args: commandLine(flags, spec.controlPlane.controllerManager.extraArgs, 'spec.controlPlane.controllerManager.extraArgs'),
     env: [POD_IP_ENV],
-    ports: [{ name: 'https', containerPort: CONTROLLER_MANAGER_PORT, protocol: 'TCP' }],
-    startupProbe: httpGetProbe('/healthz', 'https', 'HTTPS', PROBE_TIMINGS.startup),
-    readinessProbe: httpGetProbe('/healthz', 'https', 'HTTPS', PROBE_TIMINGS.readiness),
-    livenessProbe: httpGetProbe('/healthz', 'https', 'HTTPS', PROBE_TIMINGS.liveness),
+    // Port names are the pod's, shared by its containers: `https` is the API server's.
+    ports: [{ name: 'kcm-https', containerPort: CONTROLLER_MANAGER_PORT, protocol: 'TCP' }],
+    startupProbe: httpGetProbe('/healthz', 'kcm-https', 'HTTPS', PROBE_TIMINGS.startup),
+    readinessProbe: httpGetProbe('/healthz', 'kcm-https', 'HTTPS', PROBE_TIMINGS.readiness),
+    livenessProbe: httpGetProbe('/healthz', 'kcm-https', 'HTTPS', PROBE_TIMINGS.liveness),
     resources: resourcesFor(spec.controlPlane.controllerManager, DEFAULT_CONTROLLER_MANAGER_RESOURCES),
     volumeMounts: [
-      { name: 'pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true },
-      { name: 'kubeconfig', mountPath: KUBECONFIG_PATH, readOnly: true },
+      { name: 'controller-manager-pki', mountPath: KUBERNETES_PKI_PATH, readOnly: true },
+      { name: 'controller-manager-kubeconfig', mountPath: KUBECONFIG_PATH, readOnly: true },
     ],
   };
 
   const volumes = [
-    projectedVolume('pki', [
+    projectedVolume('controller-manager-pki', [
       secretFiles(secrets.clusterCa, { 'tls.crt': 'ca.crt', 'tls.key': 'ca.key' }),
       secretFiles(secrets.frontProxyCa, { 'tls.crt': 'front-proxy-ca.crt' }),
       secretFiles(secrets.serviceAccount, { 'sa.key': 'sa.key' }),
     ]),
     {
-      name: 'kubeconfig',
+      name: 'controller-manager-kubeconfig',
       secret: { secretName: secrets.controllerManagerKubeconfig, items: [{ key: 'kubeconfig', path: 'controller-manager.conf' }], defaultMode: SECRET_FILE_MODE },
     },
   ];
-  return componentDeployment(context, 'kube-controller-manager', { containers: [container], volumes });
+  return { container, volumes };
 }
