@@ -3,11 +3,17 @@
 // headless `<c>-kube-apiserver-internal`, through which the guest's controller-manager and
 // scheduler reach a ready API server directly.
 import type { V1Service } from '@kubernetes/client-node';
-import { apiServerInternalServiceName, apiServerServiceName, componentSelector } from './names.ts';
+import { apiServerInternalServiceName, apiServerServiceName, componentSelector, legacyApiServerSelector } from './names.ts';
 import { ownedObjectMeta, type RenderContext } from './render-context.ts';
 import { API_SERVER_PORT } from './apiserver-container.ts';
 
 const ports = [{ name: 'https', port: API_SERVER_PORT, targetPort: API_SERVER_PORT, protocol: 'TCP' }];
+
+/** The pods that serve the guest's API: the control-plane pods, or an older operator's while they are the only ones. */
+function apiServerPods(context: RenderContext): Record<string, string> {
+  const clusterName = context.cluster.metadata.name;
+  return context.legacyApiServerPods ? legacyApiServerSelector(clusterName) : componentSelector(clusterName, 'control-plane');
+}
 
 export function renderApiServerService(context: RenderContext): V1Service {
   return {
@@ -19,7 +25,7 @@ export function renderApiServerService(context: RenderContext): V1Service {
       // Once allocated, the address is rendered back: a Service recreated after a deletion gets
       // the same one, which the API server's certificate names.
       ...(context.apiServerServiceIP ? { clusterIP: context.apiServerServiceIP } : {}),
-      selector: componentSelector(context.cluster.metadata.name, 'control-plane'),
+      selector: apiServerPods(context),
       ports: ports.map((port) => ({ ...port })),
     },
   };
@@ -33,7 +39,7 @@ export function renderApiServerInternalService(context: RenderContext): V1Servic
     spec: {
       clusterIP: 'None',
       publishNotReadyAddresses: false,
-      selector: componentSelector(context.cluster.metadata.name, 'control-plane'),
+      selector: apiServerPods(context),
       ports: ports.map((port) => ({ ...port })),
     },
   };

@@ -70,6 +70,11 @@ export function apiServerInternalServiceName(clusterName: string): string {
   return `${clusterName}-kube-apiserver-internal`;
 }
 
+/** The pods of a guest's `<c>-kube-apiserver` Deployment from an older operator (see legacyDeploymentName). */
+export function legacyApiServerSelector(clusterName: string): Record<string, string> {
+  return { [CLUSTER_LABEL]: clusterName, [COMPONENT_LABEL]: 'kube-apiserver' };
+}
+
 /** `<c>-control-plane`: the Deployment whose pods run the API server, controller-manager and scheduler. */
 export function controlPlaneDeploymentName(clusterName: string): string {
   return `${clusterName}-control-plane`;

@@ -482,3 +482,24 @@ test('a status the operator just wrote is not written again while the cache has 
   await reconciler.reconcile('team-a/shop').catch(() => undefined);
   assert.equal(statusWrites(), before + 1);
 });
+
+test("a guest from an older operator keeps its per-component Deployments and its Services' pods until a control-plane pod serves", async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop');
+  for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+    const labels = { 'tessera.dev/cluster': 'shop', 'app.kubernetes.io/managed-by': 'tessera', 'tessera.dev/component': component };
+    meta.put({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `shop-${component}`, namespace: 'team-a', labels }, spec: { replicas: 1, template: { metadata: { labels }, spec: { containers: [{ name: component, image: `registry.k8s.io/${component}:v1.37.2` }] } } } } as never);
+  }
+  const selectorOf = (name: string) => meta.find<{ spec: { selector: Record<string, string> } }>('Service', 'team-a', name)?.spec.selector['tessera.dev/component'];
+  const legacyLeft = () => ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].filter((component) => meta.find('Deployment', 'team-a', `shop-${component}`));
+  // The control plane is rendered, but none of its pods runs yet.
+  for (let pass = 0; pass < 4; pass++) await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.ok(meta.find('Deployment', 'team-a', 'shop-control-plane'), 'the control-plane Deployment is created');
+  assert.equal(selectorOf('shop-kube-apiserver'), 'kube-apiserver', 'the Service keeps the old API servers');
+  assert.equal(selectorOf('shop-kube-apiserver-internal'), 'kube-apiserver');
+  assert.deepEqual(legacyLeft(), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+  await converge(meta, reconciler, 'shop', 4);
+  assert.equal(selectorOf('shop-kube-apiserver'), 'control-plane', 'once a control-plane pod serves, the Services select it');
+  assert.equal(selectorOf('shop-kube-apiserver-internal'), 'control-plane');
+  assert.deepEqual(legacyLeft(), [], 'and the old Deployments are pruned');
+});

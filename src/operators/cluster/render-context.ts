@@ -48,6 +48,12 @@ export type RenderContext = {
   images: ComponentImages;
   /** ClusterIP of `<c>-kube-apiserver` once allocated; rendered back so the Service keeps it. */
   apiServerServiceIP?: string;
+  /**
+   * The API server's Services still select the pods of an older operator's `<c>-kube-apiserver`
+   * Deployment: until a control-plane pod serves, so moving a guest to one Deployment never
+   * leaves its Services without a ready API server.
+   */
+  legacyApiServerPods?: boolean;
   /** SHA-256 of the PKI Secrets' data (pki/certificate-secrets.ts checksumOf). */
   certificateChecksum: string;
   /** Every member of the etcd cluster as it should be, the new one included while adding. */

@@ -22,7 +22,7 @@ export function isPodReady(pod: V1Pod | undefined): boolean {
  * as the kubelet reports it, else as specified.
  */
 export function podVersion(pod: V1Pod, container?: string): string | undefined {
-  const named = <T extends { name: string }>(list: readonly T[]) => (container === undefined ? list[0] : list.find((item) => item.name === container));
+  const named = <T extends { name: string }>(list: readonly T[]) => list.find((item) => item.name === container);
   const status = container === undefined ? pod.status?.containerStatuses?.[0] : named([...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]);
   const spec = container === undefined ? pod.spec?.containers[0] : named([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]);
   return versionOfImage(status?.image) ?? versionOfImage(spec?.image);

@@ -3,7 +3,7 @@
 // Whether the guest's API answers through its Service is guest-api's business.
 import type { ClusterComponent } from '../component.ts';
 import { renderControlPlaneDeployment } from '../control-plane-deployment.ts';
-import { containerStatusOf, controlPlaneDeployment, controlPlanePods, legacyDeployment } from './deployment-status.ts';
+import { controlPlaneServes, legacyDeployment } from './deployment-status.ts';
 
 export const apiServer: ClusterComponent = {
   name: 'kube-apiserver',
@@ -12,8 +12,5 @@ export const apiServer: ClusterComponent = {
   render: (pass) => [renderControlPlaneDeployment(pass.renderContext())],
   prune: (pass) => legacyDeployment(pass, 'kube-apiserver'),
   // Ready once an API server passes its readiness probe in some pod.
-  observe(pass) {
-    const ready = controlPlaneDeployment(pass) !== undefined && controlPlanePods(pass).some((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'kube-apiserver')?.ready === true);
-    return { ready };
-  },
+  observe: (pass) => ({ ready: controlPlaneServes(pass) }),
 };

@@ -33,13 +33,25 @@ export function controlPlanePods(pass: ClusterPass): V1Pod[] {
   return pass.owned(pass.options.caches.pods).filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === 'control-plane');
 }
 
+/** Whether an API server of the control-plane pods is ready. */
+export function controlPlaneServes(pass: ClusterPass): boolean {
+  return controlPlaneDeployment(pass) !== undefined && controlPlanePods(pass).some((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'kube-apiserver')?.ready === true);
+}
+
+/** Whether the guest still has `container`'s Deployment from before the control plane became one Deployment. */
+export function hasLegacyDeployment(pass: ClusterPass, container: ControlPlaneContainer): boolean {
+  return pass.liveOf({ kind: 'Deployment', metadata: { name: legacyDeploymentName(pass.name, container) } }) !== undefined;
+}
+
 /**
- * The Deployment a guest had for `container` before the control plane became one Deployment,
- * while it still exists: pruned, so an operator upgrade leaves no second copy running.
+ * The Deployment a guest had for `container` before the control plane became one Deployment:
+ * pruned once a control-plane pod serves (the Services select those pods from then on), so an
+ * operator upgrade leaves no second copy running and the guest's API no moment without a server.
+ * Two controller-managers or schedulers side by side meanwhile are safe: they elect one leader.
  */
 export function legacyDeployment(pass: ClusterPass, container: ControlPlaneContainer): MetaObject[] {
-  const name = legacyDeploymentName(pass.name, container);
-  return pass.liveOf({ kind: 'Deployment', metadata: { name } }) ? [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: pass.namespace } }] : [];
+  if (!hasLegacyDeployment(pass, container) || !controlPlaneServes(pass)) return [];
+  return [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: legacyDeploymentName(pass.name, container), namespace: pass.namespace } }];
 }
 
 /**

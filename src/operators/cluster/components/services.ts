@@ -7,6 +7,7 @@ import { isAddressTaken, serviceAddressCandidate } from '../service-addresses.ts
 import { renderEtcdClientService, renderEtcdPeerService } from '../etcd-services.ts';
 import { API_SERVER_PORT } from '../apiserver-container.ts';
 import { apiServerServiceName, etcdClientServiceName } from '../names.ts';
+import { controlPlaneServes, hasLegacyDeployment } from './deployment-status.ts';
 
 /**
  * The ClusterIP a Service is rendered with: the one it holds (so it keeps it), else the operator's
@@ -28,7 +29,8 @@ export const services: ClusterComponent = {
   async render(pass) {
     const context = pass.renderContext();
     const [etcdClientIP, apiServerIP] = await Promise.all([clusterIPOf(pass, etcdClientServiceName(pass.name)), clusterIPOf(pass, apiServerServiceName(pass.name))]);
-    return [renderEtcdPeerService(context), renderEtcdClientService(context, etcdClientIP), renderApiServerService({ ...context, apiServerServiceIP: apiServerIP }), renderApiServerInternalService(context)];
+    const apiServers = { ...context, legacyApiServerPods: hasLegacyDeployment(pass, 'kube-apiserver') && !controlPlaneServes(pass) };
+    return [renderEtcdPeerService(context), renderEtcdClientService(context, etcdClientIP), renderApiServerService({ ...apiServers, apiServerServiceIP: apiServerIP }), renderApiServerInternalService(apiServers)];
   },
   retry(pass, refused, error) {
     // An address another Service took since it was picked: ask for the next pick.
