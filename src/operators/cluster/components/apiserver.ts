@@ -3,7 +3,7 @@
 // Whether the guest's API answers through its Service is guest-api's business.
 import type { ClusterComponent } from '../component.ts';
 import { renderControlPlaneDeployment } from '../control-plane-deployment.ts';
-import { controlPlaneServes, legacyDeployment } from './deployment-status.ts';
+import { controlPlaneServes, legacyDeployment } from './control-plane-pods.ts';
 
 export const apiServer: ClusterComponent = {
   name: 'kube-apiserver',

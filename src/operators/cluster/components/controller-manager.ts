@@ -1,6 +1,6 @@
 // kube-controller-manager: a container of the control-plane pods, at the version the upgrade plan
 // renders, which is never newer than the oldest API server.
 import { ConditionType } from '../status.ts';
-import { apiClientContainerComponent } from './deployment-status.ts';
+import { apiClientContainerComponent } from './control-plane-pods.ts';
 
 export const controllerManager = apiClientContainerComponent('kube-controller-manager', ConditionType.ControllerManagerAvailable);

@@ -4,7 +4,7 @@
 // nothing changed, so drift inside the guest (a deleted addon) is repaired.
 import type { ClusterComponent, ClusterPass } from '../component.ts';
 import { forgetGuestApplyState } from '../guest/apply-to-guest.ts';
-import { containerStatusOf, controlPlaneDeployment, controlPlanePods } from './deployment-status.ts';
+import { containerStatusOf, controlPlaneDeployment, controlPlanePods } from './control-plane-pods.ts';
 import { replicasFor } from '../render-context.ts';
 import { ConditionType, Reason } from '../status.ts';
 

@@ -7,7 +7,7 @@ import { isAddressTaken, serviceAddressCandidate } from '../service-addresses.ts
 import { renderEtcdClientService, renderEtcdPeerService } from '../etcd-services.ts';
 import { API_SERVER_PORT } from '../apiserver-container.ts';
 import { apiServerServiceName, etcdClientServiceName } from '../names.ts';
-import { controlPlaneServes, hasLegacyDeployment } from './deployment-status.ts';
+import { controlPlaneServes, hasLegacyDeployment } from './control-plane-pods.ts';
 
 /**
  * The ClusterIP a Service is rendered with: the one it holds (so it keeps it), else the operator's

@@ -1,6 +1,7 @@
-// How one container of the control-plane pods is doing, as a condition: in how many of the
-// Deployment's pods it is ready, out of the replicas wanted, and whether a rollout is under way;
-// and the component shape the controller-manager and scheduler share.
+// The control-plane pods as the components see them: whether an API server among them serves,
+// how one container is doing across them (ready in how many, out of the replicas wanted, and
+// whether a rollout is under way), the Deployments of older operators that they replace, and the
+// component shape the controller-manager and scheduler share.
 import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ClusterComponent, ClusterPass, ComponentStatus, MetaObject } from '../component.ts';
 import { COMPONENT_LABEL, controlPlaneDeploymentName, legacyDeploymentName, type ControlPlaneContainer } from '../names.ts';
