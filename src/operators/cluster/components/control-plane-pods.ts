@@ -34,9 +34,14 @@ export function controlPlanePods(pass: ClusterPass): V1Pod[] {
   return pass.owned(pass.options.caches.pods).filter((pod) => pod.metadata?.labels?.[COMPONENT_LABEL] === 'control-plane');
 }
 
+/** How many control-plane pods (not being deleted) have a ready API server. */
+export function readyApiServers(pass: ClusterPass): number {
+  return controlPlanePods(pass).filter((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'kube-apiserver')?.ready === true).length;
+}
+
 /** Whether an API server of the control-plane pods is ready. */
 export function controlPlaneServes(pass: ClusterPass): boolean {
-  return controlPlaneDeployment(pass) !== undefined && controlPlanePods(pass).some((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'kube-apiserver')?.ready === true);
+  return controlPlaneDeployment(pass) !== undefined && readyApiServers(pass) > 0;
 }
 
 /** Whether the guest still has `container`'s Deployment from before the control plane became one Deployment. */

@@ -4,7 +4,7 @@
 // nothing changed, so drift inside the guest (a deleted addon) is repaired.
 import type { ClusterComponent, ClusterPass } from '../component.ts';
 import { forgetGuestApplyState } from '../guest/apply-to-guest.ts';
-import { containerStatusOf, controlPlaneDeployment, controlPlanePods } from './control-plane-pods.ts';
+import { controlPlaneDeployment, readyApiServers } from './control-plane-pods.ts';
 import { replicasFor } from '../render-context.ts';
 import { ConditionType, Reason } from '../status.ts';
 
@@ -34,7 +34,7 @@ export const guestApi: ClusterComponent = {
   async observe(pass) {
     connect(pass);
     const deployment = controlPlaneDeployment(pass);
-    const ready = controlPlanePods(pass).filter((pod) => !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'kube-apiserver')?.ready === true).length;
+    const ready = readyApiServers(pass);
     // Before its Deployment exists (this component runs beside it), the replicas it will ask for:
     // a message that changed from 0/0 to 0/1 would cost a status write of its own.
     const replicas = `${ready}/${deployment?.spec?.replicas ?? replicasFor(pass.spec.mode)} API servers ready`;
