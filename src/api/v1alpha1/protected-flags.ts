@@ -1,7 +1,7 @@
 // Flags of the control-plane components that Tessera owns: extraArgs may tune a component, but
 // not take over how it authenticates, authorizes, finds its certificates and etcd, or how it is
 // wired into the guest (ports the probes and Services use, ranges spec.network fixes). The list
-// is derived from what the renderers (src/operators/cluster/*-deployment.ts, etcd-member.ts) set
+// is derived from what the renderers (src/operators/cluster/*-container.ts, etcd-member.ts) set
 // and what the platform relies on beyond them. It is enforced twice from this one file: by the
 // API server (the CEL rules below, in the CRD) and by the operator (protectedFlagViolations).
 import type { ClusterSpec, ValidationRule } from './cluster.ts';
