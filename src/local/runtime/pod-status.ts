@@ -1,6 +1,6 @@
 // The pod status the runtime reports: a pure function of what it knows about each container,
 // shaped like the kubelet's (phase, conditions, container statuses, restart counts, IPs).
-import type { V1Pod, V1PodStatus, V1ContainerStatus, V1PodCondition } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1PodStatus, V1ContainerStatus, V1PodCondition } from '@kubernetes/client-node';
 
 export type ContainerView = {
   name: string;
@@ -73,11 +73,16 @@ function condition(type: string, ok: boolean, previous: V1PodCondition[] | undef
   return result;
 }
 
+/** An init container with restartPolicy Always: a sidecar, started before the containers and running beside them. */
+export function isSidecar(container: V1Container): boolean {
+  return container.restartPolicy === 'Always';
+}
+
 export function computePodStatus(view: PodView, now: string): V1PodStatus {
   const previous = view.pod.status?.conditions;
   // A sidecar (an init container with restartPolicy Always) counts as initialised once started,
   // and its readiness counts toward the pod's, as the kubelet has it.
-  const sidecars = new Set((view.pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const sidecars = new Set((view.pod.spec?.initContainers ?? []).filter(isSidecar).map((c) => c.name));
   const initialized = view.initContainers.every((c) => (sidecars.has(c.name) ? c.started || c.restartCount > 0 : c.state.kind === 'terminated' && c.state.exitCode === 0));
   const containersReady = view.containers.length > 0 && [...view.containers, ...view.initContainers.filter((c) => sidecars.has(c.name))].every((c) => c.ready);
   const phase = phaseOf(view);

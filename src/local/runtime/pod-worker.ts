@@ -14,7 +14,7 @@ import { materialiseVolume, type MaterialisedVolume } from './volumes.ts';
 import { isRunning, readExit, readRun, startContainer, stopContainer, commandPid, type ContainerRun, type Mount } from './container-process.ts';
 import { resolveImage, imageNotFoundMessage, type ImageTarget } from './images.ts';
 import { runProbe, runLifecycleHook } from './probes.ts';
-import { computePodStatus, type ContainerView } from './pod-status.ts';
+import { computePodStatus, isSidecar, type ContainerView } from './pod-status.ts';
 import { semanticEqual } from '../../controller/status.ts';
 
 export type Executable = { entrypoint: string[]; searchPath: string[] };
@@ -76,11 +76,6 @@ type ContainerState = {
 };
 
 type Persisted = { podIP: string; startTime: string; restartCounts: Record<string, number>; lastTerminated: Record<string, ContainerView['lastTerminated']>; done: Record<string, ContainerView['state']> };
-
-/** An init container with restartPolicy Always: a sidecar, started before the containers and running beside them. */
-export function isSidecar(container: V1Container): boolean {
-  return container.restartPolicy === 'Always';
-}
 
 /** Whether a container was ever started (or tried): its pod has finished initialising. */
 function hasStarted(state: ContainerState): boolean {

@@ -8,6 +8,7 @@ import type { Cluster, ClusterSpec } from '../../api/v1alpha1/cluster.ts';
 import { FakeGuest, FakeMetaCluster, fakeEtcd } from './fake-apis.ts';
 import { ClusterReconciler, OWN_WRITE_VISIBLE_MS, clusterFinalizer, clusterUpdateMatters, statusWriteHoldMs } from './reconciler.ts';
 import { serviceAddressCandidate } from './service-addresses.ts';
+import { containerOf } from './running-versions.ts';
 import type { EventTarget } from '../../controller/events.ts';
 
 type Recorded = { type: 'Normal' | 'Warning'; reason: string; message: string };
@@ -55,10 +56,7 @@ function addCluster(meta: FakeMetaCluster, name: string, spec: Partial<ClusterSp
 const clusterOf = (meta: FakeMetaCluster, name: string) => meta.find<Cluster>('Cluster', 'team-a', name) as Cluster;
 const conditionOf = (meta: FakeMetaCluster, name: string, type: string) => (clusterOf(meta, name).status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
 /** The image of one container (`shop-<container>`) of the control-plane pods, as the Deployment renders it. */
-const containerSpecOf = (meta: FakeMetaCluster, container: string) => {
-  const pod = meta.find<V1Deployment>('Deployment', 'team-a', 'shop-control-plane')?.spec?.template.spec;
-  return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].find((c) => c.name === container);
-};
+const containerSpecOf = (meta: FakeMetaCluster, container: string) => containerOf(meta.find<V1Deployment>('Deployment', 'team-a', 'shop-control-plane')?.spec?.template.spec, container);
 const imageOf = (meta: FakeMetaCluster, name: string) => containerSpecOf(meta, name.replace(/^shop-/, ''))?.image;
 
 function setSpec(meta: FakeMetaCluster, name: string, spec: Partial<ClusterSpec>): void {

@@ -1,6 +1,6 @@
 // What versions actually run: read from the images of live pods and Deployments, never from the
 // spec. status.versions and the upgrade plan both come from here.
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerStatus, V1Deployment, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { oldestVersion, parseVersion } from '../../api/v1alpha1/version-catalogue.ts';
 import type { StepObservation } from './upgrade-plan.ts';
 
@@ -22,10 +22,19 @@ export function isPodReady(pod: V1Pod | undefined): boolean {
  * as the kubelet reports it, else as specified.
  */
 export function podVersion(pod: V1Pod, container?: string): string | undefined {
-  const named = <T extends { name: string }>(list: readonly T[]) => list.find((item) => item.name === container);
-  const status = container === undefined ? pod.status?.containerStatuses?.[0] : named([...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]);
-  const spec = container === undefined ? pod.spec?.containers[0] : named([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]);
+  const status = container === undefined ? pod.status?.containerStatuses?.[0] : containerStatusOf(pod, container);
+  const spec = container === undefined ? pod.spec?.containers[0] : containerOf(pod.spec, container);
   return versionOfImage(status?.image) ?? versionOfImage(spec?.image);
+}
+
+/** The container named `name` of a pod spec or template, a sidecar (init container) or not. */
+export function containerOf(spec: V1PodSpec | undefined, name: string): V1Container | undefined {
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].find((container) => container.name === name);
+}
+
+/** The status of the container named `name` in a pod, a sidecar or not. */
+export function containerStatusOf(pod: V1Pod, name: string): V1ContainerStatus | undefined {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((status) => status.name === name);
 }
 
 /**
@@ -33,8 +42,7 @@ export function podVersion(pod: V1Pod, container?: string): string | undefined {
  * and whether the rollout is done.
  */
 export function observeDeployment(deployment: V1Deployment | undefined, pods: readonly V1Pod[], container: string): StepObservation {
-  const template = deployment?.spec?.template.spec;
-  const rendered = versionOfImage([...(template?.initContainers ?? []), ...(template?.containers ?? [])].find((item) => item.name === container)?.image);
+  const rendered = versionOfImage(containerOf(deployment?.spec?.template.spec, container)?.image);
   const running = pods.map((pod) => podVersion(pod, container)).filter((version): version is string => version !== undefined);
   const wanted = deployment?.spec?.replicas ?? 0;
   const status = deployment?.status;

@@ -2,7 +2,8 @@
 // how one container is doing across them (ready in how many, out of the replicas wanted, and
 // whether a rollout is under way), the Deployments of older operators that they replace, and the
 // component shape the controller-manager and scheduler share.
-import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { containerStatusOf } from '../running-versions.ts';
 import type { ClusterComponent, ClusterPass, ComponentStatus, MetaObject } from '../component.ts';
 import { COMPONENT_LABEL, controlPlaneDeploymentName, legacyDeploymentName, type ControlPlaneContainer } from '../names.ts';
 import { Reason, type ClusterConditionType } from '../status.ts';
@@ -10,11 +11,6 @@ import { Reason, type ClusterConditionType } from '../status.ts';
 /** The control-plane Deployment as the pass sees it. */
 export function controlPlaneDeployment(pass: ClusterPass): V1Deployment | undefined {
   return pass.liveOf<V1Deployment>({ kind: 'Deployment', metadata: { name: controlPlaneDeploymentName(pass.name) } });
-}
-
-/** The status of `container` in a pod, whether it runs as a container or as a sidecar. */
-export function containerStatusOf(pod: V1Pod, container: ControlPlaneContainer): V1ContainerStatus | undefined {
-  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((status) => status.name === container);
 }
 
 export function containerCondition(container: ControlPlaneContainer, deployment: V1Deployment | undefined, pods: readonly V1Pod[]): NonNullable<ComponentStatus['condition']> {
