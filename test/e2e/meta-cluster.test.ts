@@ -287,9 +287,13 @@ test('down leaves no process behind and up again resumes the same cluster with i
   await eventually('the echo pods serve again', async () => (await podsOf('app=echo')).filter(isReady).length === 3, 90_000);
   // Until the resumed container has printed its history, the log can still be the one from before
   // `down`, with two boots in it: wait for the third, which only data kept across down and up shows.
+  // Short of three boots the check throws what it saw, so a timeout names the pod's state.
   await eventually('db-0 is back with its data (a third boot in its history)', async () => {
     const text = await cluster.kubectl('logs', 'db-0');
-    return (text.match(/boot of db-0/g)?.length ?? 0) >= 3 ? text : undefined;
+    const boots = text.match(/boot of db-0/g)?.length ?? 0;
+    if (boots >= 3) return text;
+    const pod = await cluster.kubectlJson<Pod>('get', 'pod', 'db-0');
+    throw new Error(`${boots} boot(s) in the log ${JSON.stringify(text.slice(-300))}; pod phase ${pod.status.phase}, containers ${JSON.stringify(pod.status.containerStatuses)}`);
   }, 90_000);
 });
 

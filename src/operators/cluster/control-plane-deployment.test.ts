@@ -6,11 +6,11 @@ import { renderControlPlaneDeployment } from './control-plane-deployment.ts';
 
 const contextFor = (spec: Partial<ClusterSpec> = {}) => shopContext(spec);
 
-test('Standard runs three control-plane pods spread over zones, replacing one at a time', () => {
+test('Standard runs three control-plane pods spread over zones, replacing one at a time, a new one first', () => {
   const deployment = renderControlPlaneDeployment(contextFor());
   assert.equal(deployment.metadata?.name, 'shop-control-plane');
   assert.equal(deployment.spec?.replicas, 3);
-  assert.deepEqual(deployment.spec?.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 1 } });
+  assert.deepEqual(deployment.spec?.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
   assert.deepEqual(
     deployment.spec?.template.spec?.topologySpreadConstraints?.map((c) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable]),
     [

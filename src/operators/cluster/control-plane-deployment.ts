@@ -15,13 +15,13 @@ import { componentSelector, controlPlaneDeploymentName } from './names.ts';
 import { controlPlanePlacement, ownedObjectMeta, podMetadata, replicasFor, spreadConstraints, type RenderContext } from './render-context.ts';
 
 /**
- * Replicas by mode, one pod per zone and node where possible, and a rolling update that replaces
- * one pod at a time. Minimal (one replica) starts the replacement before stopping the old pod
- * (maxUnavailable 0), so the single replica is never missing.
+ * Replicas by mode, one pod per zone and node where possible, and a rolling update that starts
+ * one new pod and stops an old one only once it is ready (maxSurge 1, maxUnavailable 0), as
+ * Gardener rolls kube-apiserver: every API server keeps serving through a change, and only one
+ * new one at a time warms its caches from etcd, which on a busy cell is what starves the others.
  */
 export function renderControlPlaneDeployment(context: RenderContext): V1Deployment {
   const clusterName = context.cluster.metadata.name;
-  const minimal = context.spec.mode === 'Minimal';
   const apiServer = apiServerContainer(context);
   const others = [controllerManagerContainer(context), schedulerContainer(context)];
   const podSpec: V1PodSpec = {
@@ -42,7 +42,7 @@ export function renderControlPlaneDeployment(context: RenderContext): V1Deployme
     spec: {
       replicas: replicasFor(context.spec.mode),
       selector: { matchLabels: componentSelector(clusterName, 'control-plane') },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: minimal ? 0 : 1, maxSurge: 1 } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       revisionHistoryLimit: 3,
       template: { metadata: podMetadata(context, 'control-plane'), spec: podSpec },
     },
