@@ -77,6 +77,9 @@ async function diagnosis(cluster: string): Promise<string> {
   const clusterObject = await meta.kubectlJson<{ status?: { conditions?: Condition[] } }>('get', 'cluster', cluster).catch(() => undefined);
   const machinesHealthy = clusterObject?.status?.conditions?.find((entry) => entry.type === 'MachinesHealthy');
   lines.push(`Cluster ${cluster} MachinesHealthy=${machinesHealthy?.status ?? '-'} ${machinesHealthy?.reason ?? ''} ${machinesHealthy?.message ?? ''}`);
+  // Whether the hosts are really down (or up) as the test made them, and when each Machine last changed.
+  lines.push(`hosts list:\n${(await meta.tessera(['hosts', 'list']).catch((error: Error) => ({ stdout: error.message }))).stdout.trim()}`);
+  for (const machine of machines) lines.push(`${machine.metadata.name} conditions last moved: ${(machine.status?.conditions ?? []).map((c) => `${c.type}@${(c as Condition & { lastTransitionTime?: string }).lastTransitionTime ?? '-'}`).join(' ')}`);
   return `\n${lines.join('\n')}\noperators' log:\n${await operators.logTail(15)}`;
 }
 

@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sshConnector } from './ssh-connection.ts';
@@ -89,4 +89,39 @@ test('a host presenting another key is refused during the handshake, with both f
 
 test('a port nobody listens on is unreachable, not a key problem', async () => {
   await assert.rejects(connect(target({ port: 1 })), (error: unknown) => error instanceof HostUnreachableError && /ECONNREFUSED/.test(error.message));
+});
+
+test('a host that goes silent does not keep its connection slot after the session is closed', { timeout: 30_000 }, async () => {
+  // A relay to sshd that can go silent, as a powered-off host does on a real network: it stops
+  // passing bytes and never closes, so the client's goodbye is never answered.
+  let silent = false;
+  const clientSockets: Socket[] = [];
+  const relay = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connectTcp({ host: '127.0.0.1', port });
+    clientSockets.push(client, upstream);
+    client.on('data', (chunk) => { if (!silent) upstream.write(chunk); });
+    upstream.on('data', (chunk) => { if (!silent) client.write(chunk); });
+    client.on('end', () => { if (!silent) upstream.end(); });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayPort = (relay.address() as AddressInfo).port;
+  const single = sshConnector({ maxConnections: 1, closeGraceMs: 300 });
+  try {
+    const session = await single(target({ port: relayPort }));
+    assert.equal((await session.run('echo before', 10)).stdout, 'before\n');
+    silent = true;
+    session.close();
+    // The only slot is free again at once: the next host is reached without waiting.
+    const next = await single(target());
+    try {
+      assert.equal((await next.run('echo after', 10)).stdout, 'after\n');
+    } finally {
+      next.close();
+    }
+  } finally {
+    for (const socket of clientSockets) socket.destroy();
+    relay.close();
+  }
 });

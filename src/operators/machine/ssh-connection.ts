@@ -4,6 +4,7 @@
 // bounded number of connections is open at once per operator.
 import { Client, type ConnectConfig } from 'ssh2';
 import { createReadStream } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { HostKeyMismatchError, HostUnreachableError, fingerprintOf, fingerprintOfBlob, publicKeyBlob, type CommandResult, type HostConnector, type HostSession, type SshTarget } from './host-access.ts';
 import { shellQuote } from '../../node/host-install.ts';
 
@@ -39,6 +40,8 @@ export type SshConnectorOptions = {
   /** Channels (commands) at once per connection; default 2. */
   maxChannelsPerHost?: number;
   connectTimeoutMs?: number;
+  /** How long a closed session's socket may wait for the host's goodbye before it is destroyed; default 5000. */
+  closeGraceMs?: number;
 };
 
 export function sshConnector(options: SshConnectorOptions = {}): HostConnector {
@@ -48,7 +51,10 @@ export function sshConnector(options: SshConnectorOptions = {}): HostConnector {
     const pinned = publicKeyBlob(target.hostKey);
     let presented: Buffer | undefined;
     const client = new Client();
+    // Our own socket, so that it can be destroyed after the client has ended (see close).
+    const socket = connectTcp({ host: target.address, port: target.port });
     const config: ConnectConfig = {
+      sock: socket,
       host: target.address,
       port: target.port,
       username: target.user,
@@ -69,7 +75,7 @@ export function sshConnector(options: SshConnectorOptions = {}): HostConnector {
         client.connect(config);
       });
     } catch (error) {
-      client.end();
+      socket.destroy();
       release();
       if (presented && !presented.equals(pinned.blob)) throw new HostKeyMismatchError(fingerprintOf(target.hostKey), fingerprintOfBlob(presented));
       throw new HostUnreachableError(`ssh ${target.user}@${target.address}:${target.port}: ${(error as Error).message}`);
@@ -114,7 +120,15 @@ export function sshConnector(options: SshConnectorOptions = {}): HostConnector {
         const result = await exec(`sh -c ${shellQuote(`mkdir -p ${shellQuote(directory)} && cat > ${shellQuote(partial)} && mv ${shellQuote(partial)} ${shellQuote(remotePath)}`)}`, { file: localPath }, timeoutSeconds);
         if (result.code !== 0) throw new Error(`upload of ${remotePath} failed (exit ${result.code}): ${result.stderr.trim()}`);
       },
-      close: () => client.end(),
+      // A host that vanished without a word (powered off, cable pulled) never answers the
+      // goodbye, and ssh2 stops its keepalives once the client ends: the socket would stay half
+      // open and keep its connection slot for good, until every pass of every Machine waited
+      // for one. The slot is freed now; the socket goes if the host has not closed it in time.
+      close: () => {
+        client.end();
+        release();
+        setTimeout(() => socket.destroy(), options.closeGraceMs ?? 5_000).unref();
+      },
     };
   };
 }
