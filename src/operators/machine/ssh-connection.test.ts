@@ -125,3 +125,21 @@ test('a host that goes silent does not keep its connection slot after the sessio
     relay.close();
   }
 });
+
+test('a relay that accepts and never speaks (its host is down) is unreachable once the handshake times out, and the operator lives on', async () => {
+  const held: Socket[] = [];
+  const mute = createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+  const mutePort = (mute.address() as AddressInfo).port;
+  const impatient = sshConnector({ connectTimeoutMs: 300 });
+  try {
+    await assert.rejects(impatient(target({ port: mutePort })), (error: unknown) => error instanceof HostUnreachableError && /handshake/.test(error.message));
+    // ssh2 reports the closed socket as a second error; the socket's close is queued before an
+    // immediate, so a listener-less 'error' would have ended this process by the time it runs.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    for (const socket of held) socket.destroy();
+    mute.close();
+  }
+});

@@ -51,6 +51,10 @@ export function sshConnector(options: SshConnectorOptions = {}): HostConnector {
     const pinned = publicKeyBlob(target.hostKey);
     let presented: Buffer | undefined;
     const client = new Client();
+    // ssh2 may report one failure twice (a refused handshake, then "Connection lost before
+    // handshake" as the socket closes); an 'error' without a listener would end the operator.
+    // The first one rejects the connect below; commands report theirs through their channels.
+    client.on('error', () => undefined);
     // Our own socket, so that it can be destroyed after the client has ended (see close).
     const socket = connectTcp({ host: target.address, port: target.port });
     const config: ConnectConfig = {
@@ -80,7 +84,6 @@ export function sshConnector(options: SshConnectorOptions = {}): HostConnector {
       if (presented && !presented.equals(pinned.blob)) throw new HostKeyMismatchError(fingerprintOf(target.hostKey), fingerprintOfBlob(presented));
       throw new HostUnreachableError(`ssh ${target.user}@${target.address}:${target.port}: ${(error as Error).message}`);
     }
-    client.on('error', () => undefined);
     client.once('close', release);
     const channels = new Slots(options.maxChannelsPerHost ?? 2);
     const exec = async (command: string, stdin: { text: string } | { file: string }, timeoutSeconds: number): Promise<CommandResult> => {
