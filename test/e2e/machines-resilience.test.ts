@@ -19,7 +19,7 @@ import { readInstallAudit, startInstallAudit } from '../harness/host-install-aud
 import { readHostRecord, type HostRecord } from '../../src/local/hosts/host-layout.ts';
 import { runOnHost } from '../../src/local/hosts/host-ssh.ts';
 
-type Condition = { type: string; status: string; reason?: string; message?: string };
+type Condition = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
 type Machine = { metadata: { name: string }; spec: { clusterName: string }; status?: { phase?: string; nodeName?: string; conditions?: Condition[]; packages?: { name: string; version: string }[] } };
 type Node = { metadata: { name: string }; status: { conditions: Condition[] } };
 type Event = { reason: string; message: string; count?: number; type: string; involvedObject: { name: string } };
@@ -79,7 +79,7 @@ async function diagnosis(cluster: string): Promise<string> {
   lines.push(`Cluster ${cluster} MachinesHealthy=${machinesHealthy?.status ?? '-'} ${machinesHealthy?.reason ?? ''} ${machinesHealthy?.message ?? ''}`);
   // Whether the hosts are really down (or up) as the test made them, and when each Machine last changed.
   lines.push(`hosts list:\n${(await meta.tessera(['hosts', 'list']).catch((error: Error) => ({ stdout: error.message }))).stdout.trim()}`);
-  for (const machine of machines) lines.push(`${machine.metadata.name} conditions last moved: ${(machine.status?.conditions ?? []).map((c) => `${c.type}@${(c as Condition & { lastTransitionTime?: string }).lastTransitionTime ?? '-'}`).join(' ')}`);
+  for (const machine of machines) lines.push(`${machine.metadata.name} conditions last moved: ${(machine.status?.conditions ?? []).map((c) => `${c.type}@${c.lastTransitionTime ?? '-'}`).join(' ')}`);
   return `\n${lines.join('\n')}\noperators' log:\n${await operators.logTail(15)}`;
 }
 

@@ -97,7 +97,7 @@ test('a Standard guest loaded with a few thousand objects moves up one tier in t
     const steady = (await guests.waitFor('loaded', 'Ready and Tiered Steady on S', (object) => conditionOf(object, 'Tiered')?.reason === 'Steady' && isReady(object), 300_000)) as Tiered;
     watched = await readyz.stop();
     console.log(`tiering: rolled to S and Steady ${((Date.now() - upAt) / 1000).toFixed(0)} s after the change; ${watched.probes} /readyz probes, ${watched.failures.length} failed`);
-    if (watched.failures.length > 0) console.log(`tiering: what the meta cluster recorded around the failed probes:\n${await timeline('loaded')}`);
+    if (watched.failures.length > 0) console.log(`tiering: what the meta cluster recorded around the failed probes:\n${await guests.timeline('loaded')}`);
     assert.ok(watched.probes > 20, `probed ${watched.probes} times`);
     assert.deepEqual(watched.failures, [], 'the guest answered /readyz through its Service through the tier change');
     assert.equal(steady.status?.tier, 'S', 'it stays on S');
@@ -108,13 +108,3 @@ test('a Standard guest loaded with a few thousand objects moves up one tier in t
   }
 });
 
-/** The meta cluster's Events about the guest's objects, oldest first, one line each. */
-async function timeline(cluster: string): Promise<string> {
-  type Event = { reason: string; message: string; eventTime?: string; lastTimestamp?: string; metadata: { creationTimestamp: string }; involvedObject: { kind: string; name: string } };
-  const events = (await meta.kubectlJson<{ items: Event[] }>('get', 'events')).items.filter((event) => event.involvedObject.name.startsWith(cluster));
-  const at = (event: Event) => event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp;
-  return events
-    .sort((a, b) => at(a).localeCompare(at(b)))
-    .map((event) => `${at(event)} ${event.involvedObject.kind}/${event.involvedObject.name} ${event.reason}: ${event.message}`)
-    .join('\n');
-}

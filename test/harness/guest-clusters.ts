@@ -108,11 +108,26 @@ export class GuestClusters {
 
   /** Event reasons and messages about the Cluster, oldest first. */
   async events(name: string): Promise<{ reason: string; message: string }[]> {
-    const list = await this.meta.kubectlJson<{ items: { reason: string; message: string; firstTimestamp?: string; metadata: { creationTimestamp: string } }[] }>('get', 'events', '--field-selector', `involvedObject.name=${name},involvedObject.kind=Cluster`);
-    return list.items
-      .sort((a, b) => (a.firstTimestamp ?? a.metadata.creationTimestamp).localeCompare(b.firstTimestamp ?? b.metadata.creationTimestamp))
-      .map((event) => ({ reason: event.reason, message: event.message }));
+    const list = await this.meta.kubectlJson<{ items: MetaEvent[] }>('get', 'events', '--field-selector', `involvedObject.name=${name},involvedObject.kind=Cluster`);
+    return oldestFirst(list.items, (event) => event.firstTimestamp).map((event) => ({ reason: event.reason, message: event.message }));
   }
+
+  /** The meta cluster's Events about every object of the guest (named `<name>...`), oldest first, one line each. */
+  async timeline(name: string): Promise<string> {
+    const list = await this.meta.kubectlJson<{ items: MetaEvent[] }>('get', 'events');
+    const at = (event: MetaEvent) => event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp;
+    return oldestFirst(list.items.filter((event) => event.involvedObject.name.startsWith(name)), (event) => event.lastTimestamp ?? event.eventTime)
+      .map((event) => `${at(event)} ${event.involvedObject.kind}/${event.involvedObject.name} ${event.reason}: ${event.message}`)
+      .join('\n');
+  }
+}
+
+type MetaEvent = { reason: string; message: string; firstTimestamp?: string; lastTimestamp?: string; eventTime?: string; metadata: { creationTimestamp: string }; involvedObject: { kind: string; name: string } };
+
+/** Events sorted by `time` (their creation when it is absent), oldest first. */
+function oldestFirst(events: MetaEvent[], time: (event: MetaEvent) => string | undefined): MetaEvent[] {
+  const at = (event: MetaEvent) => time(event) ?? event.metadata.creationTimestamp;
+  return [...events].sort((a, b) => at(a).localeCompare(at(b)));
 }
 
 /** Probes a guest's /readyz through its endpoint every `intervalMs` until stopped: how often, and what failed when. */

@@ -4,6 +4,7 @@
 // The rules follow the upstream controllers: same namespace, selector match, pod not
 // terminating and not finished, a pod IP, named target ports resolved per pod.
 import type { V1Container, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { isSidecar } from '../runtime/pod-status.ts';
 
 export interface ServiceEndpointPort {
   /** The Service port's name; undefined for the single unnamed port of a Service. */
@@ -60,7 +61,7 @@ function podCanServe(pod: V1Pod): boolean {
 
 // Sidecars (init containers that keep running) may serve ports too, as upstream FindPort allows.
 function servingContainers(pod: V1Pod): V1Container[] {
-  const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
+  const sidecars = (pod.spec?.initContainers ?? []).filter(isSidecar);
   return [...(pod.spec?.containers ?? []), ...sidecars];
 }
 

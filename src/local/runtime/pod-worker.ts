@@ -346,7 +346,7 @@ export class PodWorker {
   private restartAllowed(state: ContainerState, exitCode: number): boolean {
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     // Init containers run to completion: they are retried after a failure unless the pod says Never.
-    if (state.init) return state.container.restartPolicy === 'Always' || (policy !== 'Never' && exitCode !== 0);
+    if (state.init) return isSidecar(state.container) || (policy !== 'Never' && exitCode !== 0);
     if (policy === 'Always') return true;
     if (policy === 'OnFailure') return exitCode !== 0;
     return false;
