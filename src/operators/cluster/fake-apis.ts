@@ -211,6 +211,16 @@ export class FakeMetaCluster {
   };
 
   /** Plays the kubelet and the Deployment controller: every pod Ready, every Deployment rolled out with pods at its template. */
+  /** Starts the processes of one component's pods, as a kubelet would report them before their readiness probes pass. */
+  startPodsOf(component: string): void {
+    for (const pod of this.list<StoredObject & { spec?: PodSpecOfImages }>('Pod')) {
+      if (pod.metadata?.labels?.['tessera.dev/component'] !== component) continue;
+      const started = runningStatus(pod.spec);
+      const unready = (statuses: unknown) => (statuses as Record<string, unknown>[]).map((status) => ({ ...status, ready: false, started: false }));
+      this.put({ ...pod, status: { ...started, conditions: [{ type: 'Ready', status: 'False' }], initContainerStatuses: unready(started['initContainerStatuses']), containerStatuses: unready(started['containerStatuses']) } });
+    }
+  }
+
   runEverything(clusterName: string): void {
     for (const pod of this.list<StoredObject & { spec?: PodSpecOfImages }>('Pod')) {
       this.put({ ...pod, status: runningStatus(pod.spec) });

@@ -90,6 +90,21 @@ test('a Minimal guest converges to Ready with every component condition True, th
   assert.deepEqual(meta.writes().slice(before), [], 'a converged guest costs no writes');
 });
 
+test("a new guest's API servers are created once every etcd member's process has started, not before: their first dial finds the members", async () => {
+  const { meta, reconciler } = setup();
+  addCluster(meta, 'shop');
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.ok(meta.find('Pod', 'team-a', 'shop-etcd-0'), 'the etcd member pod is created');
+  assert.equal(meta.find('Deployment', 'team-a', 'shop-control-plane'), undefined, 'no API server before the member runs');
+  assert.match(conditionOf(meta, 'shop', 'EtcdReady')?.message ?? '', /0\/1 members healthy/, 'EtcdReady says the member is starting');
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.equal(meta.find('Deployment', 'team-a', 'shop-control-plane'), undefined, 'another pass alone changes nothing');
+  meta.startPodsOf('etcd');
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  assert.ok(meta.find('Deployment', 'team-a', 'shop-control-plane'), 'the control plane is created once the member runs, before it is Ready');
+  assert.equal(conditionOf(meta, 'shop', 'EtcdReady')?.status, 'False', 'etcd is not Ready yet');
+});
+
 test('a network conflict creates nothing and says which field and how to fix it', async () => {
   const { meta, reconciler, events } = setup();
   addCluster(meta, 'first', { network: { vpc: 'vpc-1', podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' } });
@@ -490,7 +505,10 @@ test("a guest from an older operator keeps its per-component Deployments and its
   }
   const selectorOf = (name: string) => meta.find<{ spec: { selector: Record<string, string> } }>('Service', 'team-a', name)?.spec.selector['tessera.dev/component'];
   const legacyLeft = () => ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].filter((component) => meta.find('Deployment', 'team-a', `shop-${component}`));
-  // The control plane is rendered, but none of its pods runs yet.
+  // The control plane is rendered (the guest's etcd member runs, as it did under the older
+  // operator), but none of its pods runs yet.
+  await reconciler.reconcile('team-a/shop').catch(() => undefined);
+  meta.startPodsOf('etcd');
   for (let pass = 0; pass < 4; pass++) await reconciler.reconcile('team-a/shop').catch(() => undefined);
   assert.ok(meta.find('Deployment', 'team-a', 'shop-control-plane'), 'the control-plane Deployment is created');
   assert.equal(selectorOf('shop-kube-apiserver'), 'kube-apiserver', 'the Service keeps the old API servers');

@@ -8,13 +8,18 @@ import { ComponentError, type ClusterComponent, type ClusterPass, type EtcdApi }
 import type { EtcdMember } from '../etcd-client.ts';
 import { etcdMemberRevision, etcdPeerURL, initialEtcdMembers, renderEtcdMember, ETCD_CLIENT_PORT } from '../etcd-member.ts';
 import { nextMembershipAction, quorum, type MemberObservation } from '../etcd-membership.ts';
-import { COMPONENT_LABEL, ETCD_MEMBER_REVISION_ANNOTATION, etcdClientServiceName, etcdMemberClaimName, serviceDnsName } from '../names.ts';
+import { COMPONENT_LABEL, ETCD_MEMBER_REVISION_ANNOTATION, controlPlaneDeploymentName, etcdClientServiceName, etcdMemberClaimName, serviceDnsName } from '../names.ts';
 import { pathOf } from '../owned-objects.ts';
 import { pkiSecretNames } from '../pki/certificate-set.ts';
 import type { DesiredEtcdMember } from '../render-context.ts';
-import { isPodReady, podVersion } from '../running-versions.ts';
+import { containerStatusOf, isPodReady, podVersion } from '../running-versions.ts';
 import { ConditionType, Reason } from '../status.ts';
 import { stepPosition } from '../upgrade-plan.ts';
+
+/** The member's etcd process has started (it may not serve yet): its pod has an address. */
+function memberProcessStarted(pod: V1Pod | undefined): boolean {
+  return pod !== undefined && !pod.metadata?.deletionTimestamp && containerStatusOf(pod, 'etcd')?.state?.running !== undefined;
+}
 
 function etcdConnection(pass: ClusterPass): EtcdApi | undefined {
   const secret = pass.facts.secrets?.get(pkiSecretNames(pass.name).etcdOperatorClient);
@@ -159,12 +164,18 @@ export const etcd: ClusterComponent = {
   render: () => [],
   async act(pass) {
     const result = await reconcileMembers(pass);
-    // Dependents may be created once every member pod exists: the API server waits for etcd on
-    // its own, and the upgrade plan, not this readiness, orders version changes.
+    // Dependents may be created once every member runs, before etcd is Ready: the upgrade plan,
+    // not this readiness, orders version changes. The first API servers wait until every member
+    // process has started: kube-apiserver dials the members by their DNS names, which resolve
+    // only once a member pod has an address, and a dial that fails waits out gRPC's reconnect
+    // backoff (1 s, then longer), which cost a new guest about a second of its start. Once the
+    // control plane exists, a member restarting (an upgrade, renewed certificates) holds nothing.
     const members = initialEtcdMembers(pass.name, pass.spec.mode);
     const pods = pass.ownedByName(pass.options.caches.pods);
     const exist = result.ready || members.every((member) => pods.has(member.name) || result.created.includes(member.name)) || (pass.facts.etcdMembers?.length ?? 0) > 0;
-    pass.facts.etcd = { ready: exist, condition: { status: result.ready ? 'True' : 'False', reason: result.reason, message: result.message } };
+    const controlPlaneExists = pass.options.caches.deployments.get(`${pass.namespace}/${controlPlaneDeploymentName(pass.name)}`) !== undefined;
+    const running = result.ready || members.every((member) => memberProcessStarted(pods.get(member.name)));
+    pass.facts.etcd = { ready: exist && (controlPlaneExists || running), condition: { status: result.ready ? 'True' : 'False', reason: result.reason, message: result.message } };
   },
   observe: (pass) => pass.facts.etcd ?? { ready: false },
 };
