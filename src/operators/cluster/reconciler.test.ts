@@ -439,7 +439,7 @@ test('ClusterIPs are picked from the meta cluster\'s Service range, and a taken 
   assert.match(certificate.subjectAltName ?? '', new RegExp(`IP Address:${(pick('shop-kube-apiserver', 1) ?? '').replaceAll('.', '\\.')}\\b`));
 });
 
-test('while a guest provisions, a status changing only messages or versions waits for the interval; anything else is written at once', () => {
+test('while a guest provisions, a status changing only messages, reasons or versions waits for the interval; anything else is written at once', () => {
   const condition = (type: string, status: string, message: string, reason = 'Waiting') => ({ type, status, reason, message, lastTransitionTime: '2026-12-06T12:00:00Z', observedGeneration: 1 });
   const current = { phase: 'Provisioning', observedGeneration: 1, conditions: [condition('EtcdReady', 'False', '0/1 members healthy'), condition('Tiered', 'Unknown', 'not measured')], versions: {} } as never;
   const next = (changes: Record<string, unknown>) => ({ phase: 'Provisioning', observedGeneration: 1, conditions: [condition('EtcdReady', 'False', '0/1 members healthy')], versions: {}, ...changes }) as never;
@@ -450,9 +450,12 @@ test('while a guest provisions, a status changing only messages or versions wait
   // Nothing waits once the interval has passed, or when nothing was written yet.
   assert.equal(hold(8_000, next({ conditions: [condition('EtcdReady', 'False', '1/1 members healthy')] })), 0);
   assert.equal(hold(undefined, next({ versions: { etcd: '3.7.3' } })), 0);
-  // A condition that flips, a new reason, a new phase, a new generation: at once.
+  // A new reason of a condition that still does not hold waits too.
+  assert.equal(hold(9_500, next({ conditions: [condition('EtcdReady', 'False', '0/1 members healthy', 'QuorumWait')] })), 1500);
+  // A condition that flips, a new reason of one that holds, a new phase, a new generation: at once.
   assert.equal(hold(9_500, next({ conditions: [condition('EtcdReady', 'True', '1/1 members healthy', 'MembersHealthy')] })), 0);
-  assert.equal(hold(9_500, next({ conditions: [condition('EtcdReady', 'False', '0/1 members healthy', 'QuorumWait')] })), 0);
+  const upgrading = (reason: string) => ({ phase: 'Upgrading', observedGeneration: 1, conditions: [condition('Upgrading', 'True', 'upgrading', reason)], versions: {} }) as never;
+  assert.equal(statusWriteHoldMs({ lastWriteAt: 9_500, now: 10_000, intervalMs: 2000, current: upgrading('InProgress'), next: upgrading('Paused') }), 0);
   assert.equal(hold(9_500, next({ phase: 'Ready' })), 0);
   assert.equal(hold(9_500, next({ observedGeneration: 2 })), 0);
   // No change at all is not held either (nothing is written).

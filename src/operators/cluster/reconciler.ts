@@ -375,7 +375,8 @@ export class ClusterReconciler {
     // While the guest provisions, a status that changes only in what the conditions say (not whether
     // they hold) and what runs waits for the interval since the last write: its pods turning Ready
     // one by one would otherwise each cost a write, and a Cluster status write costs the meta API
-    // server several times what a Secret's does. Phase and condition changes go out at once.
+    // server several times what a Secret's does. A new phase, or a condition that flips, goes out
+    // at once; a new reason of a condition that still does not hold waits like a message.
     const nextStatus: ClusterStatus = { ...status, observedGeneration: generation };
     const settledBefore = stored?.phase === 'Ready' && findCondition(previous, ConditionType.Upgrading)?.status !== 'True';
     const holdFor = settledBefore ? 0 : statusWriteHoldMs({ lastWriteAt: memory.lastStatus?.at, now: now.getTime(), intervalMs: this.options.statusWriteIntervalMs ?? STATUS_WRITE_INTERVAL_MS, current: stored, next: nextStatus });
@@ -556,15 +557,18 @@ export function clusterUpdateMatters(old: Cluster, next: Cluster): boolean {
 /**
  * How long a status write of a guest that is provisioning waits (0: written now): only while the
  * last write was less than `intervalMs` ago, and only when what changed is the conditions'
- * messages or status.versions. The phase, whether a condition holds, its reason, the
- * generation observed, the endpoint are written at once.
+ * messages, the reasons of conditions that do not hold, or status.versions. The phase, whether a
+ * condition holds, the reason of one that does, the generation observed, the endpoint are written
+ * at once. Reasons of conditions that do not hold wait too: a new guest's conditions move
+ * from waiting for a dependency to starting to rolling out while none of them holds yet, and
+ * each of those was a write of its own.
  */
 export function statusWriteHoldMs(input: { lastWriteAt: number | undefined; now: number; intervalMs: number; current: ClusterStatus | undefined; next: ClusterStatus }): number {
   const since = input.lastWriteAt === undefined ? Infinity : input.now - input.lastWriteAt;
   if (since >= input.intervalMs) return 0;
   const ours = ownStatus(input.current);
   if (semanticEqual(ours, input.next)) return 0;
-  const gist = (status: ClusterStatus) => ({ ...status, versions: undefined, conditions: (status.conditions ?? []).map((condition) => [condition.type, condition.status, condition.reason, condition.observedGeneration]) });
+  const gist = (status: ClusterStatus) => ({ ...status, versions: undefined, conditions: (status.conditions ?? []).map((condition) => [condition.type, condition.status, condition.status === 'True' ? condition.reason : undefined, condition.observedGeneration]) });
   return semanticEqual(gist(ours), gist(input.next)) ? input.intervalMs - since : 0;
 }
 
