@@ -279,7 +279,7 @@ test('the operators killed at random moments while four Machines join: every Mac
         const installedEvents = events.filter((event) => event.involvedObject.name === record.name && event.reason === 'PackageInstalled' && event.message.startsWith(`${name} ${version} installed`)).reduce((sum, event) => sum + (event.count ?? 1), 0);
         if (writes.length !== 1 || unpacks.length !== 1 || installedEvents > 1) {
           violations.push(`${record.name} ${name} ${version}: install record written ${writes.length} times, unpacked ${unpacks.length} times, ${installedEvents} PackageInstalled Events`);
-          context.push(`${record.name} ${name}: record mtimes ${writes.join(', ')}; markers ${unpacks.join(', ')}; uploads ${uploads.join(', ')}; operator kills within 15 s: ${killsNear([...writes, ...unpacks, ...uploads]).join(', ') || 'none'}`);
+          context.push(`${record.name} ${name}: record mtimes ${writes.join(', ')}; unpacked directory inodes ${unpacks.join(', ')}; uploads ${uploads.join(', ')}; operator kills within 15 s: ${killsNear([...writes, ...uploads]).join(', ') || 'none'}`);
         }
       }
       const extra = [...history.unpacked.keys()].filter((key) => !installed.some((entry) => `${entry.name}/${entry.version}` === key));

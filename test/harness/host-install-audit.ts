@@ -1,9 +1,12 @@
 // A record, kept on a local host itself, of every package install that completed there: a small
 // loop on the host notes each change of the Node operator's install records
 // (/var/lib/tessera/packages/NAME.json, rewritten at the end of each install script), of the
-// unpacked directories' markers (/opt/tessera/NAME/VERSION/.installed, made when an archive was
-// unpacked and verified) and of the uploaded archives. A package installed once shows one
-// identity of its record and of its marker for the whole run.
+// unpacked directories (/opt/tessera/NAME/VERSION, counted once its .installed marker says the
+// archive was unpacked and verified) and of the uploaded archives. A package installed once shows
+// one identity of its record and of its directory for the whole run. A directory is known by its
+// inode: every unpack makes a new one (staged beside the old, then moved into place). Not by the
+// marker's mtime: `touch` creates the file and then sets its time, and a host preempted between
+// the two shows two mtimes a clock tick apart for one unpack (seen once in a loaded CI run).
 // Sampled every 0.25 s: two installs of one package within one sample would look like one.
 import { runOnHost } from '../../src/local/hosts/host-ssh.ts';
 import type { HostRecord } from '../../src/local/hosts/host-layout.ts';
@@ -14,8 +17,8 @@ const AUDIT_LOG = '/var/log/tessera-install-audit.log';
 const AUDIT_LOOP = [
   'prev=""',
   'while :; do',
-  // inode and mtime (ns): a replaced directory has a new marker, a rewritten record a new mtime.
-  "  now=$(stat -c '%n %i %.9Y' /opt/tessera/*/*/.installed /var/lib/tessera/packages/*.json /var/lib/tessera/uploads/*.tar.gz 2>/dev/null | grep -v '/current/' | sort)",
+  // inode and mtime (ns): a replaced directory has a new inode, a rewritten record a new mtime.
+  "  now=$( { for m in /opt/tessera/*/*/.installed; do case $m in */current/.installed) ;; *) [ -e \"$m\" ] && stat -c '%n %i 0' \"${m%/.installed}\";; esac; done; stat -c '%n %i %.9Y' /var/lib/tessera/packages/*.json /var/lib/tessera/uploads/*.tar.gz; } 2>/dev/null | sort)",
   `  if [ "$now" != "$prev" ]; then printf '%s\\n' "$now" >> ${AUDIT_LOG}; prev="$now"; fi`,
   '  sleep 0.25',
   'done',
@@ -32,7 +35,7 @@ export async function startInstallAudit(tesseraHome: string, host: HostRecord): 
 export type InstallHistory = {
   /** Package name -> the distinct mtimes its install record had, in the order seen. */
   records: Map<string, string[]>;
-  /** "name/version" -> the distinct (inode, mtime) its .installed marker had, in the order seen. */
+  /** "name/version" -> the distinct inodes its unpacked directory had (once marked complete), in the order seen. */
   unpacked: Map<string, string[]>;
   /** "name-version" -> the distinct (inode, mtime) of its uploaded archive: an upload cut short is redone. */
   uploads: Map<string, string[]>;
@@ -50,8 +53,8 @@ export function parseInstallAudit(log: string): InstallHistory {
     if (!path || !inode || !mtime) continue;
     const record = /^\/var\/lib\/tessera\/packages\/(.+)\.json$/.exec(path);
     if (record?.[1]) note(history.records, record[1], mtime);
-    const marker = /^\/opt\/tessera\/([^/]+)\/([^/]+)\/\.installed$/.exec(path);
-    if (marker?.[1] && marker[2]) note(history.unpacked, `${marker[1]}/${marker[2]}`, `${inode} ${mtime}`);
+    const directory = /^\/opt\/tessera\/([^/]+)\/([^/]+)$/.exec(path);
+    if (directory?.[1] && directory[2]) note(history.unpacked, `${directory[1]}/${directory[2]}`, inode);
     const upload = /^\/var\/lib\/tessera\/uploads\/(.+)\.tar\.gz$/.exec(path);
     if (upload?.[1]) note(history.uploads, upload[1], `${inode} ${mtime}`);
   }
