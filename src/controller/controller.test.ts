@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestApiServer } from '../../test/harness/api-server.ts';
 import { Controller, type ReconcileContext } from './controller.ts';
+import { Logger } from './logger.ts';
 import { Informer, type KubeObject } from './informer.ts';
 import { setControllerReference } from './owner-references.ts';
 
@@ -185,4 +186,25 @@ test('start fails, naming the resource, when an informer cannot list in time', a
 test('a controller refuses bad settings with the setting named', () => {
   assert.throws(() => new Controller({ name: 'x', workers: 0, reconcile: async () => {} }), /workers must be a whole number >= 1, got 0/);
   assert.throws(() => new Controller({ name: '', reconcile: async () => {} }), /name is required/);
+});
+
+test('a reconcile that runs too long is logged as a warning, with its key, until it ends', async () => {
+  const lines: string[] = [];
+  let finish: () => void = () => undefined;
+  const stuck = new Promise<void>((resolve) => (finish = resolve));
+  const controller = new Controller({
+    name: 'slow',
+    logger: new Logger({ level: 'warn', write: (line) => lines.push(line) }),
+    slowReconcileWarningMs: 50,
+    reconcile: () => stuck,
+  });
+  await controller.start();
+  controller.enqueue('default/hung');
+  await eventually(() => lines.filter((line) => line.includes('Reconcile still running')).length >= 2);
+  const warning = JSON.parse(lines.find((line) => line.includes('Reconcile still running')) ?? '{}') as Record<string, unknown>;
+  assert.equal(warning['key'], 'default/hung');
+  assert.equal(warning['controller'], 'slow');
+  assert.ok(Number(warning['durationMs']) >= 50, `durationMs ${String(warning['durationMs'])}`);
+  finish();
+  await controller.stop();
 });

@@ -7,7 +7,7 @@
 //   anything else        -> forget, result "success"
 // A key is never reconciled by two workers at once; changes during a reconcile queue it again.
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { objectKey, type Informer, type KubeObject } from './informer.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import type { ControllerMetrics, ReconcileOutcome } from './metrics.ts';
@@ -44,6 +44,12 @@ export type ControllerOptions = {
   clock?: Clock;
   /** How long start() waits for the watched informers' first list; default 2 minutes. */
   cacheSyncTimeoutMs?: number;
+  /**
+   * A reconcile still running after this long is logged as a warning, and again after each
+   * further period, so a pass stuck on something that never answers is never a silent stall;
+   * default 1 minute.
+   */
+  slowReconcileWarningMs?: number;
 };
 
 export type WatchOptions<T> = {
@@ -66,6 +72,7 @@ export class Controller {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly cacheSyncTimeoutMs: number;
+  private readonly slowReconcileWarningMs: number;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly abort = new AbortController();
   private running: Promise<void>[] = [];
@@ -81,6 +88,7 @@ export class Controller {
     this.metrics = options.metrics;
     this.clock = options.clock ?? systemClock;
     this.cacheSyncTimeoutMs = options.cacheSyncTimeoutMs ?? 120_000;
+    this.slowReconcileWarningMs = options.slowReconcileWarningMs ?? 60_000;
     this.logger = (options.logger ?? silentLogger).child({ controller: options.name });
     this.queue = new WorkQueue({ name: options.name, rateLimiter: options.rateLimiter, clock: this.clock, metrics: options.metrics?.workQueue(options.name) });
     options.metrics?.registerController(options.name, workers);
@@ -202,6 +210,14 @@ export class Controller {
     const started = this.clock.now();
     this.metrics?.activeWorkers.inc({ controller: this.name });
     let outcome: ReconcileOutcome;
+    let slow: TimerHandle | undefined;
+    const warnWhileSlow = () => {
+      slow = this.clock.setTimeout(() => {
+        logger.warn('Reconcile still running', { durationMs: this.clock.now() - started });
+        warnWhileSlow();
+      }, this.slowReconcileWarningMs);
+    };
+    warnWhileSlow();
     try {
       const result = (await this.reconcile(key, { signal: this.abort.signal, logger, reconcileID })) ?? {};
       if (result.requeueAfter !== undefined && result.requeueAfter > 0) {
@@ -221,6 +237,7 @@ export class Controller {
       outcome = 'error';
       logger.error('Reconciler error', { error, retries: this.queue.numRequeues(key) });
     } finally {
+      this.clock.clearTimeout(slow);
       this.metrics?.activeWorkers.dec({ controller: this.name });
       this.queue.done(key);
     }
