@@ -210,17 +210,14 @@ export class FakeMetaCluster {
     cells: this.cache('Cell'),
   };
 
-  /** Plays the kubelet and the Deployment controller: every pod Ready, every Deployment rolled out with pods at its template. */
-  /** Starts the processes of one component's pods, as a kubelet would report them before their readiness probes pass. */
+  /** Starts the processes of one component's pods, as a kubelet would report them before their probes pass. */
   startPodsOf(component: string): void {
     for (const pod of this.list<StoredObject & { spec?: PodSpecOfImages }>('Pod')) {
-      if (pod.metadata?.labels?.['tessera.dev/component'] !== component) continue;
-      const started = runningStatus(pod.spec);
-      const unready = (statuses: unknown) => (statuses as Record<string, unknown>[]).map((status) => ({ ...status, ready: false, started: false }));
-      this.put({ ...pod, status: { ...started, conditions: [{ type: 'Ready', status: 'False' }], initContainerStatuses: unready(started['initContainerStatuses']), containerStatuses: unready(started['containerStatuses']) } });
+      if (pod.metadata?.labels?.['tessera.dev/component'] === component) this.put({ ...pod, status: runningStatus(pod.spec, false) });
     }
   }
 
+  /** Plays the kubelet and the Deployment controller: every pod Ready, every Deployment rolled out with pods at its template. */
   runEverything(clusterName: string): void {
     for (const pod of this.list<StoredObject & { spec?: PodSpecOfImages }>('Pod')) {
       this.put({ ...pod, status: runningStatus(pod.spec) });
@@ -247,10 +244,10 @@ export class FakeMetaCluster {
 
 type PodSpecOfImages = { initContainers?: { name: string; image: string }[]; containers: { name: string; image: string }[] };
 
-/** A pod's status once every container (sidecars included) runs and is ready, as a kubelet reports it. */
-function runningStatus(spec: PodSpecOfImages | undefined): Record<string, unknown> {
-  const statuses = (containers: { name: string; image: string }[] | undefined) => (containers ?? []).map(({ name, image }) => ({ name, image, ready: true, started: true, restartCount: 0, state: { running: {} } }));
-  return { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], initContainerStatuses: statuses(spec?.initContainers), containerStatuses: statuses(spec?.containers) };
+/** A pod's status once every container (sidecars included) runs, and has passed its probes when `ready`, as a kubelet reports it. */
+function runningStatus(spec: PodSpecOfImages | undefined, ready = true): Record<string, unknown> {
+  const statuses = (containers: { name: string; image: string }[] | undefined) => (containers ?? []).map(({ name, image }) => ({ name, image, ready, started: ready, restartCount: 0, state: { running: {} } }));
+  return { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], initContainerStatuses: statuses(spec?.initContainers), containerStatuses: statuses(spec?.containers) };
 }
 
 /** FAKE etcd: answers with a member per Ready etcd pod of the fake meta cluster. */

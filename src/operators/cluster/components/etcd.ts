@@ -8,13 +8,14 @@ import { ComponentError, type ClusterComponent, type ClusterPass, type EtcdApi }
 import type { EtcdMember } from '../etcd-client.ts';
 import { etcdMemberRevision, etcdPeerURL, initialEtcdMembers, renderEtcdMember, ETCD_CLIENT_PORT } from '../etcd-member.ts';
 import { nextMembershipAction, quorum, type MemberObservation } from '../etcd-membership.ts';
-import { COMPONENT_LABEL, ETCD_MEMBER_REVISION_ANNOTATION, controlPlaneDeploymentName, etcdClientServiceName, etcdMemberClaimName, serviceDnsName } from '../names.ts';
+import { COMPONENT_LABEL, ETCD_MEMBER_REVISION_ANNOTATION, etcdClientServiceName, etcdMemberClaimName, serviceDnsName } from '../names.ts';
 import { pathOf } from '../owned-objects.ts';
 import { pkiSecretNames } from '../pki/certificate-set.ts';
 import type { DesiredEtcdMember } from '../render-context.ts';
 import { containerStatusOf, isPodReady, podVersion } from '../running-versions.ts';
 import { ConditionType, Reason } from '../status.ts';
 import { stepPosition } from '../upgrade-plan.ts';
+import { controlPlaneDeployment } from './control-plane-pods.ts';
 
 /** The member's etcd process has started (it may not serve yet): its pod has an address. */
 function memberProcessStarted(pod: V1Pod | undefined): boolean {
@@ -173,9 +174,8 @@ export const etcd: ClusterComponent = {
     const members = initialEtcdMembers(pass.name, pass.spec.mode);
     const pods = pass.ownedByName(pass.options.caches.pods);
     const exist = result.ready || members.every((member) => pods.has(member.name) || result.created.includes(member.name)) || (pass.facts.etcdMembers?.length ?? 0) > 0;
-    const controlPlaneExists = pass.options.caches.deployments.get(`${pass.namespace}/${controlPlaneDeploymentName(pass.name)}`) !== undefined;
     const running = result.ready || members.every((member) => memberProcessStarted(pods.get(member.name)));
-    pass.facts.etcd = { ready: exist && (controlPlaneExists || running), condition: { status: result.ready ? 'True' : 'False', reason: result.reason, message: result.message } };
+    pass.facts.etcd = { ready: controlPlaneDeployment(pass) ? exist : running, condition: { status: result.ready ? 'True' : 'False', reason: result.reason, message: result.message } };
   },
   observe: (pass) => pass.facts.etcd ?? { ready: false },
 };
