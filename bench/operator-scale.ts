@@ -454,7 +454,42 @@ type ConvergenceResult = {
   cpu: { windowSeconds: number; byProcess: [string, number][] };
   /** Events in the guests' namespace at convergence, by who reported them and why. */
   events: [string, number][];
+  /** How the meta cluster bound the guests' etcd claims, from the first Cluster on. */
+  volumeBinding: VolumeBinding;
 };
+
+/**
+ * Seconds from each etcd claim's creation to its volume turning Bound, and when the last one did
+ * (after the first Cluster). The meta controller-manager's PV binder completes every binding in a
+ * single worker (it has no setting for more), each with API writes of its own, so on a loaded meta
+ * cluster it can pace the fleet: a guest's control plane starts once its etcd member runs. Second
+ * resolution: both times come from object timestamps.
+ */
+type VolumeBinding = { bound: number; lagSeconds: { p50: number; p90: number; max: number } | undefined; lastBoundAtSeconds: number | undefined };
+
+async function volumeBinding(admin: RestClient, startedAtWallMs: number): Promise<VolumeBinding> {
+  type Claim = { metadata?: { name?: string; creationTimestamp?: string } };
+  type Volume = { spec?: { claimRef?: { namespace?: string; name?: string } }; status?: { phase?: string; lastPhaseTransitionTime?: string } };
+  const claims = await admin.get<{ items: Claim[] }>(`/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims`);
+  const volumes = await admin.get<{ items: Volume[] }>('/api/v1/persistentvolumes');
+  const created = new Map(claims.items.map((claim) => [claim.metadata?.name ?? '', Date.parse(claim.metadata?.creationTimestamp ?? '')]));
+  const lags: number[] = [];
+  let lastBoundAt: number | undefined;
+  for (const volume of volumes.items) {
+    const claim = volume.spec?.claimRef;
+    const boundAt = Date.parse(volume.status?.lastPhaseTransitionTime ?? '');
+    if (volume.status?.phase !== 'Bound' || claim?.namespace !== NAMESPACE || !created.has(claim.name ?? '') || Number.isNaN(boundAt)) continue;
+    lags.push((boundAt - (created.get(claim.name ?? '') ?? boundAt)) / 1000);
+    lastBoundAt = Math.max(lastBoundAt ?? boundAt, boundAt);
+  }
+  lags.sort((a, b) => a - b);
+  const at = (share: number) => lags[Math.min(lags.length - 1, Math.floor(share * lags.length))] ?? 0;
+  return {
+    bound: lags.length,
+    lagSeconds: lags.length ? { p50: at(0.5), p90: at(0.9), max: at(1) } : undefined,
+    lastBoundAtSeconds: lastBoundAt === undefined ? undefined : (lastBoundAt - startedAtWallMs) / 1000,
+  };
+}
 
 async function eventsByReason(admin: RestClient): Promise<[string, number][]> {
   type Event = { reason?: string; count?: number; reportingComponent?: string; source?: { component?: string } };
@@ -526,6 +561,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     const requestsBefore = await requestTimes(meta.admin);
     const cpuBefore = await cpuByProcess(meta, operator.pid ?? 0);
     const started = performance.now();
+    const startedAtWallMs = Date.now();
     await inParallel(names, 8, async (name) => {
       await meta.admin.create(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: NAMESPACE }), { ...manifest, metadata: { name, namespace: NAMESPACE } }).catch((error: unknown) => {
         if (!isAlreadyExists(error)) throw error;
@@ -554,6 +590,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     const requests = requestsBetween(requestsBefore, await requestTimes(meta.admin));
     const cpuAfter = await cpuByProcess(meta, operator.pid ?? 0);
     const events = await eventsByReason(meta.admin);
+    const binding = await volumeBinding(meta.admin, startedAtWallMs);
     const cpuSeconds = [...cpuAfter].map(([name, ms]): [string, number] => [name, (ms - (cpuBefore.get(name) ?? 0)) / 1000]).sort((a, b) => b[1] - a[1]);
     const windowSeconds = (performance.now() - started) / 1000;
     // Afterwards: what guests that never become Ready cost the operator process, once each guest's
@@ -586,6 +623,7 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
       requests,
       cpu: { windowSeconds, byProcess: cpuSeconds },
       events,
+      volumeBinding: binding,
     };
   } finally {
     await blackhole?.stop();
@@ -638,7 +676,15 @@ function report(title: string, result: ConvergenceResult): void {
   for (const [what, count] of [...result.writesByField].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    writes x${count}: ${what}`);
   const served = result.requests.reduce((sum, [, value]) => sum + value.count, 0);
   console.log(`  meta API server, first Cluster to convergence: ${served} requests (watches aside); most time spent on:`);
-  for (const [key, value] of result.requests.slice(0, 12)) console.log(`    ${key.padEnd(40)} ${String(value.count).padStart(6)} requests  ${value.seconds.toFixed(1)}s`);
+  const volumeRequests = result.requests.filter(([key], index) => index >= 12 && / persistentvolume/.test(key));
+  for (const [key, value] of [...result.requests.slice(0, 12), ...volumeRequests]) {
+    console.log(`    ${key.padEnd(40)} ${String(value.count).padStart(6)} requests  ${value.seconds.toFixed(1)}s  (${((1000 * value.seconds) / value.count).toFixed(0)} ms each)`);
+  }
+  const { volumeBinding: binding } = result;
+  console.log(
+    `  etcd claims bound by the meta PV binder (one worker): ${binding.bound}; claim created to Bound ${binding.lagSeconds ? `p50 ${binding.lagSeconds.p50}s, p90 ${binding.lagSeconds.p90}s, max ${binding.lagSeconds.max}s` : 'n/a'}; ` +
+      `the last Bound ${binding.lastBoundAtSeconds === undefined ? 'n/a' : `${binding.lastBoundAtSeconds.toFixed(0)}s`} after the first Cluster (second resolution)`,
+  );
   console.log(`  Events (objects) in the guests' namespace: ${result.events.reduce((sum, [, count]) => sum + count, 0)}: ${result.events.slice(0, 10).map(([key, count]) => `${key} ${count}`).join(', ')}`);
   const { windowSeconds, byProcess } = result.cpu;
   console.log(`  CPU, first Cluster to convergence declared (${windowSeconds.toFixed(1)}s, ${(byProcess.reduce((sum, [, cpu]) => sum + cpu, 0) / windowSeconds).toFixed(2)} cores busy): ${byProcess.map(([name, cpu]) => `${name} ${(cpu / windowSeconds).toFixed(2)}`).join(', ')}`);
