@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { LoopbackServers } from './loopback-servers.ts';
 import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createHttpsServer } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createCertificateAuthority } from '../pki/certificate-authority.ts';
 import { issueCertificate } from '../pki/leaf-certificate.ts';
-import { RestClient } from './rest-client.ts';
+import { MAX_REQUEST_SOCKETS, RestClient } from './rest-client.ts';
 
 // Real servers on loopback that accept connections and then misbehave; each test measures how long
 // the client takes to give up. The allowed slack covers a loaded machine, not a second timeout.
@@ -77,4 +78,33 @@ test('the deadline is per request and a finished request leaves no timer behind'
   // A timer left armed would destroy the keep-alive socket the next request reuses.
   await new Promise((resolve) => setTimeout(resolve, 400));
   assert.deepEqual(await client.request('GET', '/api', { timeoutMs: 300 }), { ok: true });
+});
+
+test('watches never take the sockets requests wait for: with more watches open than requests may use, a request still goes through', { timeout: 20_000 }, async () => {
+  let watching = 0;
+  const port = await listen(
+    createHttpsServer({ key: serving.keyPem, cert: serving.certPem }, (request, response) => {
+      if (request.url?.includes('watch=true')) {
+        // A watch: headers now, then nothing until the client goes away.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.flushHeaders();
+        watching += 1;
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"ok":true}');
+    }),
+  );
+  const client = clientFor(port);
+  const stop = new AbortController();
+  const watches = Array.from({ length: MAX_REQUEST_SOCKETS + 1 }, (_, index) => client.watch(`/api/v1/namespaces/n${index}/configmaps`, {}, () => undefined, { signal: stop.signal }));
+  try {
+    const deadline = Date.now() + 10_000;
+    while (watching < MAX_REQUEST_SOCKETS + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(watching, MAX_REQUEST_SOCKETS + 1, 'every watch reached the server');
+    assert.deepEqual(await client.request('GET', '/api', { timeoutMs: 2000 }), { ok: true });
+  } finally {
+    stop.abort();
+    await Promise.allSettled(watches);
+  }
 });

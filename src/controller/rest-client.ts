@@ -119,10 +119,13 @@ function withQuery(path: string, query: Query | undefined): string {
  */
 export type ApiConnection = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions'>;
 
+/** Requests one client has in flight at most; more wait for a socket. Watches and streams do not count. */
+export const MAX_REQUEST_SOCKETS = 64;
+
 export class RestClient {
   readonly kubeConfig: ApiConnection;
   private readonly server: URL;
-  private optionsPromise: Promise<RequestOptions> | undefined;
+  private optionsPromise: Promise<{ request: RequestOptions; stream: RequestOptions }> | undefined;
   /** Counts requests by verb, so tests and benchmarks can assert "a converged object costs no writes". */
   readonly requestCounts = new Map<string, number>();
   private readonly responseListeners: ((record: ResponseRecord) => void)[] = [];
@@ -149,19 +152,24 @@ export class RestClient {
     }
   }
 
-  private async baseOptions(): Promise<RequestOptions> {
+  private async baseOptions(): Promise<{ request: RequestOptions; stream: RequestOptions }> {
     this.optionsPromise ??= (async () => {
       const options: RequestOptions = {};
       await this.kubeConfig.applyToHTTPSOptions(options);
-      // One keep-alive agent per client: client-node once leaked an agent per request.
-      options.agent = new Agent({ keepAlive: true, maxSockets: 64, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized });
-      return options;
+      const tls = { keepAlive: true, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized };
+      // One keep-alive agent per client (client-node once leaked an agent per request), and a
+      // second one for watches and streams: each holds its socket for minutes, and sharing the
+      // capped pool let a process's own watches take every socket its requests wait for.
+      return {
+        request: { ...options, agent: new Agent({ ...tls, maxSockets: MAX_REQUEST_SOCKETS }) },
+        stream: { ...options, agent: new Agent(tls) },
+      };
     })();
     return this.optionsPromise;
   }
 
-  private async open(method: string, path: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
-    const base = await this.baseOptions();
+  private async open(method: string, path: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, pool: 'request' | 'stream' = 'request'): Promise<IncomingMessage> {
+    const base = (await this.baseOptions())[pool];
     const url = new URL(path, this.server);
     this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
@@ -247,7 +255,7 @@ export class RestClient {
    * nothing (not even a bookmark) arrives for `idleTimeoutMs`: a silent watch is a dead watch.
    */
   async watch(path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, options: { signal?: AbortSignal; idleTimeoutMs?: number; accept?: string } = {}): Promise<void> {
-    const response = await this.open('GET', withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), undefined, options.accept ? { accept: options.accept } : {}, 0);
+    const response = await this.open('GET', withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), undefined, options.accept ? { accept: options.accept } : {}, 0, 'stream');
     const status = response.statusCode ?? 0;
     if (status >= 400) {
       const chunks: Buffer[] = [];
@@ -293,7 +301,7 @@ export class RestClient {
 
   /** Streams a text body (e.g. `follow=true` logs) to `onChunk`. */
   async stream(path: string, query: Query, onChunk: (text: string) => void, signal?: AbortSignal): Promise<void> {
-    const response = await this.open('GET', withQuery(path, query), undefined, {}, 0);
+    const response = await this.open('GET', withQuery(path, query), undefined, {}, 0, 'stream');
     const abort = () => response.destroy();
     signal?.addEventListener('abort', abort, { once: true });
     try {
