@@ -21,6 +21,7 @@ import { ensureBinaries } from '../src/local/binaries/resolve.ts';
 import { DEFAULT_KUBERNETES_VERSION } from '../src/local/binaries/versions.ts';
 import { RestClient } from '../src/controller/rest-client.ts';
 import { Informer } from '../src/controller/informer.ts';
+import { percentile } from './statistics.ts';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const echoServer = fileURLToPath(new URL('../src/local/runtime/images/echo-server.ts', import.meta.url));
@@ -48,10 +49,6 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 const median = (values: number[]) => percentile(values, 50);
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
 async function bareControlPlane(): Promise<number> {

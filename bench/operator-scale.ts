@@ -37,6 +37,7 @@ import { Informer, type KubeObject } from '../src/controller/informer.ts';
 import type { Cluster } from '../src/api/v1alpha1/cluster.ts';
 import { DEFAULT_WORKERS } from '../src/operators/cluster/operator.ts';
 import { requestTimes } from './api-server-metrics.ts';
+import { percentile } from './statistics.ts';
 import { MAX_UNSETTLED_REQUEUE_MS } from '../src/operators/cluster/reconciler.ts';
 import { CLUSTER_LABEL } from '../src/operators/cluster/names.ts';
 
@@ -477,16 +478,15 @@ async function volumeBinding(admin: RestClient, startedAtWallMs: number): Promis
   let lastBoundAt: number | undefined;
   for (const volume of volumes.items) {
     const claim = volume.spec?.claimRef;
+    const createdAt = claim?.namespace === NAMESPACE ? created.get(claim.name ?? '') : undefined;
     const boundAt = Date.parse(volume.status?.lastPhaseTransitionTime ?? '');
-    if (volume.status?.phase !== 'Bound' || claim?.namespace !== NAMESPACE || !created.has(claim.name ?? '') || Number.isNaN(boundAt)) continue;
-    lags.push((boundAt - (created.get(claim.name ?? '') ?? boundAt)) / 1000);
+    if (volume.status?.phase !== 'Bound' || createdAt === undefined || Number.isNaN(boundAt)) continue;
+    lags.push((boundAt - createdAt) / 1000);
     lastBoundAt = Math.max(lastBoundAt ?? boundAt, boundAt);
   }
-  lags.sort((a, b) => a - b);
-  const at = (share: number) => lags[Math.min(lags.length - 1, Math.floor(share * lags.length))] ?? 0;
   return {
     bound: lags.length,
-    lagSeconds: lags.length ? { p50: at(0.5), p90: at(0.9), max: at(1) } : undefined,
+    lagSeconds: lags.length ? { p50: percentile(lags, 50), p90: percentile(lags, 90), max: percentile(lags, 100) } : undefined,
     lastBoundAtSeconds: lastBoundAt === undefined ? undefined : (lastBoundAt - startedAtWallMs) / 1000,
   };
 }
@@ -561,7 +561,6 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     const requestsBefore = await requestTimes(meta.admin);
     const cpuBefore = await cpuByProcess(meta, operator.pid ?? 0);
     const started = performance.now();
-    const startedAtWallMs = Date.now();
     await inParallel(names, 8, async (name) => {
       await meta.admin.create(resourcePath({ group: 'tessera.dev', version: 'v1alpha1', resource: 'clusters', namespace: NAMESPACE }), { ...manifest, metadata: { name, namespace: NAMESPACE } }).catch((error: unknown) => {
         if (!isAlreadyExists(error)) throw error;
@@ -590,7 +589,8 @@ async function convergeGuests(meta: KwokMetaCluster, options: { guests: number; 
     const requests = requestsBetween(requestsBefore, await requestTimes(meta.admin));
     const cpuAfter = await cpuByProcess(meta, operator.pid ?? 0);
     const events = await eventsByReason(meta.admin);
-    const binding = await volumeBinding(meta.admin, startedAtWallMs);
+    // Object timestamps are wall-clock times.
+    const binding = await volumeBinding(meta.admin, performance.timeOrigin + started);
     const cpuSeconds = [...cpuAfter].map(([name, ms]): [string, number] => [name, (ms - (cpuBefore.get(name) ?? 0)) / 1000]).sort((a, b) => b[1] - a[1]);
     const windowSeconds = (performance.now() - started) / 1000;
     // Afterwards: what guests that never become Ready cost the operator process, once each guest's
