@@ -108,3 +108,23 @@ test('watches never take the sockets requests wait for: with more watches open t
     await Promise.allSettled(watches);
   }
 });
+
+test('a watch or stream aborted before the server has answered ends at once, not at the server\'s timeout', { timeout: 10_000 }, async () => {
+  const client = clientFor(await silentTlsServer());
+  for (const open of [
+    (signal: AbortSignal) => client.watch('/api/v1/pods', {}, () => undefined, { signal }),
+    (signal: AbortSignal) => client.stream('/api/v1/namespaces/default/pods/p/log', { follow: true }, () => undefined, signal),
+  ]) {
+    const stop = new AbortController();
+    const ended = open(stop.signal);
+    // Aborted while the request is still waiting for headers, as an informer stopped right after it started.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = performance.now();
+    stop.abort();
+    await ended;
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < slackMs, `ended ${Math.round(elapsed)} ms after the abort`);
+    // Already aborted: nothing is opened at all.
+    await open(stop.signal);
+  }
+});

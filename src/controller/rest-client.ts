@@ -168,7 +168,7 @@ export class RestClient {
     return this.optionsPromise;
   }
 
-  private async open(method: string, path: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, pool: 'request' | 'stream' = 'request'): Promise<IncomingMessage> {
+  private async open(method: string, path: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, pool: 'request' | 'stream' = 'request', signal?: AbortSignal): Promise<IncomingMessage> {
     const base = (await this.baseOptions())[pool];
     const url = new URL(path, this.server);
     this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
@@ -177,7 +177,7 @@ export class RestClient {
       let responded = false;
       const req = send(
         url,
-        { ...base, method, headers: { ...(base.headers ?? {}), accept: 'application/json', ...headers } },
+        { ...base, method, headers: { ...(base.headers ?? {}), accept: 'application/json', ...headers }, signal },
         (response) => {
           responded = true;
           this.notify(method, url, String(response.statusCode ?? '<error>'));
@@ -251,11 +251,31 @@ export class RestClient {
   }
 
   /**
+   * Opens a long-lived GET, or returns undefined once `signal` has aborted: an abort that comes
+   * while the request is still connecting ends it too (a stopped informer used to wait out its
+   * watch's whole server timeout, minutes, when stopped right after it started).
+   */
+  private async openStream(path: string, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<IncomingMessage | undefined> {
+    if (signal?.aborted) return undefined;
+    let response: IncomingMessage;
+    try {
+      response = await this.open('GET', path, undefined, headers, 0, 'stream', signal);
+    } catch (error) {
+      if (signal?.aborted) return undefined;
+      throw error;
+    }
+    if (!signal?.aborted) return response;
+    response.destroy();
+    return undefined;
+  }
+
+  /**
    * Opens a watch and calls `onEvent` per event until the server closes it, `signal` aborts, or
    * nothing (not even a bookmark) arrives for `idleTimeoutMs`: a silent watch is a dead watch.
    */
   async watch(path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, options: { signal?: AbortSignal; idleTimeoutMs?: number; accept?: string } = {}): Promise<void> {
-    const response = await this.open('GET', withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), undefined, options.accept ? { accept: options.accept } : {}, 0, 'stream');
+    const response = await this.openStream(withQuery(path, { ...query, watch: true, allowWatchBookmarks: true }), options.accept ? { accept: options.accept } : {}, options.signal);
+    if (!response) return;
     const status = response.statusCode ?? 0;
     if (status >= 400) {
       const chunks: Buffer[] = [];
@@ -301,7 +321,8 @@ export class RestClient {
 
   /** Streams a text body (e.g. `follow=true` logs) to `onChunk`. */
   async stream(path: string, query: Query, onChunk: (text: string) => void, signal?: AbortSignal): Promise<void> {
-    const response = await this.open('GET', withQuery(path, query), undefined, {}, 0, 'stream');
+    const response = await this.openStream(withQuery(path, query), {}, signal);
+    if (!response) return;
     const abort = () => response.destroy();
     signal?.addEventListener('abort', abort, { once: true });
     try {

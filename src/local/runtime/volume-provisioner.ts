@@ -49,12 +49,17 @@ export class VolumeProvisioner {
     await this.client.create('/apis/storage.k8s.io/v1/storageclasses', storageClass()).catch((error: unknown) => {
       if (!isAlreadyExists(error)) throw error;
     });
+    // Nothing is decided until both caches are full: with volumes listed and claims not yet,
+    // every volume would look orphaned and its data be deleted (as on `up` after `down`).
+    let synced = false;
     const enqueue = () => {
+      if (!synced) return;
       this.pending = this.pending.then(() => this.reconcile()).catch(this.onError);
     };
     this.claims.on(enqueue);
     this.volumes.on(enqueue);
     await Promise.all([this.claims.start(), this.volumes.start()]);
+    synced = true;
     enqueue();
   }
 
@@ -78,7 +83,20 @@ export class VolumeProvisioner {
     const claimUids = new Set(this.claims.list().map((claim) => claim.metadata?.uid));
     for (const pv of provisioned.values()) {
       const claimGone = pv.spec?.claimRef?.uid !== undefined && !claimUids.has(pv.spec.claimRef.uid);
-      if ((pv.status?.phase === 'Released' || claimGone) && pv.spec?.persistentVolumeReclaimPolicy === 'Delete') await this.reclaim(pv);
+      if ((pv.status?.phase === 'Released' || claimGone) && pv.spec?.persistentVolumeReclaimPolicy === 'Delete' && await this.claimIsGone(pv)) await this.reclaim(pv);
+    }
+  }
+
+  /** Deleting data is the one step that cannot be undone, so a cache's word is checked live first. */
+  private async claimIsGone(pv: V1PersistentVolume): Promise<boolean> {
+    const ref = pv.spec?.claimRef;
+    if (!ref?.name) return true;
+    try {
+      const claim = await this.client.get<V1PersistentVolumeClaim>(`/api/v1/namespaces/${ref.namespace ?? 'default'}/persistentvolumeclaims/${ref.name}`);
+      return claim.metadata?.uid !== ref.uid;
+    } catch (error) {
+      if (isNotFound(error)) return true;
+      throw error;
     }
   }
 
