@@ -5,12 +5,13 @@ import { readFile } from 'node:fs/promises';
 import { resolveHome } from '../local/home.ts';
 import { ensureBinaries } from '../local/binaries/resolve.ts';
 import type { MetaClusterConfig } from '../local/metacluster/config.ts';
-import { homeForCell } from '../local/cells/local-cells.ts';
 
 export async function run(allArgs: string[]): Promise<number> {
   const cell = allArgs[0] === '--cell' ? allArgs[1] : undefined;
   const args = allArgs[0] === '--cell' ? allArgs.slice(2) : allArgs;
-  const home = await homeForCell(resolveHome(), cell);
+  // Cells load only for --cell: their module pulls in client-node and typebox, about 2 CPU
+  // seconds a call, and tests and scripts run this command in polling loops.
+  const home = cell === undefined ? resolveHome() : await (await import('../local/cells/local-cells.ts')).homeForCell(resolveHome(), cell);
   const config = JSON.parse(await readFile(home.config, 'utf8').catch(() => {
     throw new Error(`no meta cluster in ${home.root}: run \`npx tessera up\` first`);
   })) as MetaClusterConfig;
