@@ -37,6 +37,20 @@ test('informer lists, then follows creates, updates and deletes from a real API 
   await informer.stop();
 });
 
+test('listed objects carry their apiVersion and kind, as watched ones do', async (t) => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  await api.client.create(path, { metadata: { name: 'typed-listed', labels: { app: 'typed' } } });
+  const informer = new Informer<KubeObject>(api.client, path, { labelSelector: 'app=typed' });
+  t.after(() => informer.stop());
+  await informer.start();
+  await api.client.create(path, { metadata: { name: 'typed-watched', labels: { app: 'typed' } } });
+  await eventually(() => informer.get('default/typed-watched') !== undefined);
+  for (const name of ['typed-listed', 'typed-watched']) {
+    const object = informer.get(`default/${name}`);
+    assert.deepEqual([object?.apiVersion, object?.kind], ['v1', 'ConfigMap'], name);
+  }
+});
+
 test('a silent watch is restarted and changes made meanwhile are not lost', async () => {
   const path = '/api/v1/namespaces/default/secrets';
   const informer = new Informer<KubeObject>(api.client, path, { idleTimeoutMs: 300 });

@@ -46,7 +46,7 @@ export function splitObjectKey(key: string): { namespace?: string; name: string 
 /** Values an object is indexed under; an object may have several (e.g. one per owner). */
 export type IndexFunction<T> = (object: T) => string[];
 
-type ListResponse<T> = { metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
+type ListResponse<T> = { apiVersion?: string; kind?: string; metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
 
 export type InformerOptions<T extends KubeObject = KubeObject> = {
   labelSelector?: string;
@@ -236,11 +236,17 @@ export class Informer<T extends KubeObject> {
       const page = this.options.metadataOnly
         ? await this.client.request<ListResponse<T>>('GET', this.path, { query, accept: METADATA_LIST })
         : await this.client.get<ListResponse<T>>(this.path, query);
-      for (const item of page.items ?? []) fresh.set(objectKey(item), this.transformed(item));
+      // Items in a list carry no apiVersion or kind; watch events do. Cache both alike, or
+      // everything listed after a restart looks changed to a comparison with what is desired
+      // (the Cluster operator re-applied every owned object of every guest after each restart).
+      const itemKind = page.kind?.replace(/List$/, '');
+      for (const item of page.items ?? []) {
+        const typed = item.kind || !itemKind ? item : { apiVersion: page.apiVersion, kind: itemKind, ...item };
+        fresh.set(objectKey(typed), this.transformed(typed));
+      }
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (continueToken);
-    // Items in a list lack apiVersion/kind; keep them as the server sent them.
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
         this.store(key, undefined);
