@@ -1,11 +1,13 @@
-// Test harness for end-to-end tests: drives the real `tessera` CLI (up, down, kubectl) against
-// a meta cluster in a temporary TESSERA_HOME on its own loopback addresses.
+// Test harness for end-to-end tests: drives the real `tessera` CLI (up, down, ...) and the pinned
+// kubectl against a meta cluster in a temporary TESSERA_HOME on its own loopback addresses.
 import { execFile, type ExecFileException } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveHome } from '../../src/local/home.ts';
+import { ensureBinaries } from '../../src/local/binaries/resolve.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -14,6 +16,7 @@ export type CommandResult = { code: number; stdout: string; stderr: string };
 export class MetaClusterCli {
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
+  private kubectlPath: Promise<string> | undefined;
 
   private constructor(home: string, networkIndex: number) {
     this.home = home;
@@ -32,8 +35,24 @@ export class MetaClusterCli {
     });
   }
 
+  /**
+   * The pinned kubectl against this meta cluster, run directly: tests poll through this many times
+   * a second, and `tessera kubectl` (tested on its own) would add a Node start to each call.
+   */
   async kubectl(...args: string[]): Promise<string> {
-    const result = await this.tessera(['kubectl', '--', ...args], 120_000);
+    this.kubectlPath ??= (async () => {
+      const config = JSON.parse(await readFile(resolveHome(this.env).config, 'utf8')) as { kubernetesVersion: string };
+      return (await ensureBinaries({ kubernetesVersion: config.kubernetesVersion, components: ['kubectl'] })).kubectl;
+    })();
+    const kubectl = await this.kubectlPath.catch((error: unknown) => {
+      this.kubectlPath = undefined;
+      throw error;
+    });
+    const result = await new Promise<CommandResult>((resolve) => {
+      execFile(kubectl, args, { env: { ...this.env, KUBECONFIG: resolveHome(this.env).kubeconfig }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error: ExecFileException | null, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+    });
     if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
     return result.stdout;
   }
