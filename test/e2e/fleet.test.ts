@@ -123,8 +123,8 @@ spec:
   const refused = await eventually('huge refused', async () => (await getCluster('huge')).status?.conditions?.find((c) => c.type === 'Placed' && c.status === 'False'), 60_000);
   assert.equal(refused.reason, 'NoFittingCell');
   assert.match(refused.message, /memory: the guest needs 162Gi memory, the most any open cell in local can give while keeping its headroom is [0-9.]+Gi memory/);
-  const events = await global.kubectl('get', 'events', '--field-selector', 'involvedObject.name=huge', '-o', 'jsonpath={.items[*].reason}');
-  assert.match(events, /NoFittingCell/);
+  // The Event is recorded beside the condition, not before it: wait for it too.
+  await eventually('a NoFittingCell Event for huge', async () => /NoFittingCell/.test(await global.kubectl('get', 'events', '--field-selector', 'involvedObject.name=huge', '-o', 'jsonpath={.items[*].reason}')), 30_000);
   await global.kubectl('delete', 'cluster', 'huge', '--wait=false');
 });
 

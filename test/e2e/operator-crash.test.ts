@@ -37,11 +37,31 @@ function seededRandom(initial: number): () => number {
 const random = seededRandom(seed);
 
 let operator: ChildProcess | undefined;
+/** Resolves once the running operator has started its Cluster controller's workers. */
+let operatorWorking: Promise<void> = Promise.resolve();
 function startOperator(): void {
   // The kubeconfig `tessera up` wrote for the operator's own user, bound to deploy/operator's ClusterRole.
-  operator = spawn(process.execPath, [operatorMain, `--kubeconfig=${join(cluster.home, 'operator.kubeconfig')}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0'], {
-    stdio: 'ignore',
-    env: { ...process.env, TESSERA_LOG_LEVEL: 'error' },
+  const child = spawn(process.execPath, [operatorMain, `--kubeconfig=${join(cluster.home, 'operator.kubeconfig')}`, '--no-leader-elect', '--metrics-bind-address=127.0.0.1:0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, TESSERA_LOG_LEVEL: 'info' },
+  });
+  operator = child;
+  // Kills land while the operator works, not while Node loads it: on a loaded box loading took
+  // longer than the longest interval between kills, and no pass ever ran.
+  operatorWorking = new Promise((resolve) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      if (!buffered.includes('"Cluster operator started"')) {
+        buffered = buffered.slice(-200);
+        return;
+      }
+      child.stderr?.off('data', onData);
+      child.stderr?.resume();
+      resolve();
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', () => resolve());
   });
 }
 async function killOperator(): Promise<void> {
@@ -53,12 +73,13 @@ async function killOperator(): Promise<void> {
 }
 after(() => killOperator());
 
-/** Kills and restarts the operator at random moments (every 1 to 7 s) until stopped. */
+/** Kills and restarts the operator at random moments (1 to 7 s after it started working) until stopped. */
 function chaos(): { stop: () => Promise<number> } {
   let running = true;
   let kills = 0;
   const loop = (async () => {
     while (running) {
+      await operatorWorking;
       await new Promise((resolve) => setTimeout(resolve, 1000 + random() * 6000));
       if (!running) break;
       await killOperator();
