@@ -8,6 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
 import { GuestClusters, conditionOf, containerImage, isReadyAtGeneration, type PodSpecOfImages } from '../harness/guest-clusters.ts';
@@ -48,19 +49,9 @@ function startOperator(): void {
   operator = child;
   // Kills land while the operator works, not while Node loads it: on a loaded box loading took
   // longer than the longest interval between kills, and no pass ever ran.
+  // The reader stays attached, so the operator's log never fills the pipe and blocks it.
   operatorWorking = new Promise((resolve) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString();
-      if (!buffered.includes('"Cluster operator started"')) {
-        buffered = buffered.slice(-200);
-        return;
-      }
-      child.stderr?.off('data', onData);
-      child.stderr?.resume();
-      resolve();
-    };
-    child.stderr?.on('data', onData);
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => line.includes('"Cluster operator started"') && resolve());
     child.once('exit', () => resolve());
   });
 }

@@ -13,6 +13,14 @@ const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
+function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error: ExecFileException | null, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 export class MetaClusterCli {
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
@@ -28,11 +36,7 @@ export class MetaClusterCli {
   }
 
   tessera(args: string[], timeoutMs = 600_000): Promise<CommandResult> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [cli, ...args], { env: this.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error: ExecFileException | null, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
-    });
+    return runCommand(process.execPath, [cli, ...args], this.env, timeoutMs);
   }
 
   /**
@@ -48,11 +52,7 @@ export class MetaClusterCli {
       this.kubectlPath = undefined;
       throw error;
     });
-    const result = await new Promise<CommandResult>((resolve) => {
-      execFile(kubectl, args, { env: { ...this.env, KUBECONFIG: resolveHome(this.env).kubeconfig }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error: ExecFileException | null, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
-    });
+    const result = await runCommand(kubectl, args, { ...this.env, KUBECONFIG: resolveHome(this.env).kubeconfig }, 120_000);
     if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
     return result.stdout;
   }

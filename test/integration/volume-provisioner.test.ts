@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { startTestApiServer } from '../harness/api-server.ts';
+import { eventually } from '../harness/meta-cluster-cli.ts';
 import { RestClient, isNotFound } from '../../src/controller/rest-client.ts';
 import { EventRecorder } from '../../src/controller/events.ts';
 import { VolumeProvisioner, storageClassName } from '../../src/local/runtime/volume-provisioner.ts';
@@ -33,16 +34,6 @@ function startProvisioner(client: RestClient): { provisioner: VolumeProvisioner;
 
 async function provisionedVolumes(): Promise<V1PersistentVolume[]> {
   return (await api.client.get<{ items: V1PersistentVolume[] }>('/api/v1/persistentvolumes')).items;
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await check();
-    if (result) return result;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 test('a restarted provisioner keeps the data of every claim that still exists; a deleted claim loses its volume', async () => {
