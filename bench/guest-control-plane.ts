@@ -25,6 +25,7 @@ import { defaultConfig } from '../src/local/metacluster/config.ts';
 import { apiServerArgs, etcdArgs, pkiLayout } from '../src/local/metacluster/control-plane.ts';
 import { ensureMetaPki } from '../src/local/metacluster/meta-pki.ts';
 import { ensureBinaries } from '../src/local/binaries/resolve.ts';
+import { atContainerPriority } from '../src/local/runtime/container-process.ts';
 import { RestClient, isNotFound, resourcePath } from '../src/controller/rest-client.ts';
 import { WRITE_VERBS, writeCounters } from './api-server-metrics.ts';
 import { GuestTimeline, milestonesFromLogs, processMilestones, timelineTable, type Milestone } from './guest-timeline.ts';
@@ -102,7 +103,9 @@ async function bareEtcdAndApiServer(kubernetesVersion: string): Promise<FloorSam
     // Their logs (stderr), for the same process milestones as the guest's.
     const logs = { etcd: '', 'kube-apiserver': '' };
     const spawnLogged = (component: keyof typeof logs, args: string[]) => {
-      const child = spawn(binaries[component], args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      // At the priority the runtime gives containers, so the floor and the guest compete alike.
+      const [command, priorityArgs] = atContainerPriority(binaries[component], args);
+      const child = spawn(command, priorityArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr.on('data', (chunk: Buffer) => (logs[component] += chunk.toString()));
       children.push(child);
     };

@@ -11,6 +11,7 @@ import { startAllHosts } from '../local/hosts/local-hosts.ts';
 import { resolveHome } from '../local/home.ts';
 import { startMetaCluster } from '../local/metacluster/meta-cluster.ts';
 import { isRecordAlive, readRecord, recordFor, writeRecord } from '../local/process/process-record.ts';
+import { watchEventLoopStalls } from '../local/process/event-loop-stalls.ts';
 
 const mainScript = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -59,6 +60,7 @@ async function foreground(kubernetesVersion: string | undefined): Promise<number
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  watchEventLoopStalls((ms) => log(`the supervisor's event loop stalled for ${ms} ms: Services relayed nothing meanwhile`));
   try {
     cluster = await startMetaCluster({ kubernetesVersion, onProgress: log, networkIndex: Number(process.env['TESSERA_NETWORK_INDEX'] ?? 0) });
   } catch (error) {

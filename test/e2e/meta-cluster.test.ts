@@ -3,8 +3,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
+import { resolveHome } from '../../src/local/home.ts';
+import { CONTAINER_NICENESS } from '../../src/local/runtime/container-process.ts';
 
 type Pod = { metadata: { name: string; uid: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; containerID?: string; state: { waiting?: { reason: string; message?: string }; running?: object } }[] } };
 type Node = { metadata: { name: string; labels: Record<string, string> }; status: { conditions: { type: string; status: string }[] } };
@@ -165,6 +167,21 @@ spec:
     return text.includes('boot of db-0') ? text : undefined;
   });
   assert.equal(history.match(/boot of db-0/g)?.length, 2, 'the replacement pod sees what the first one wrote');
+});
+
+test('every thread of a container runs at the container niceness, below the supervisor that relays its Services', async () => {
+  const [pod] = await podsOf('app=echo');
+  assert.ok(pod);
+  const { execFileSync } = await import('node:child_process');
+  const pid = Number(/pid=(\d+)/.exec(execFileSync('ss', ['-ltnpH', `src ${pod.status.podIP}:8080`]).toString())?.[1]);
+  assert.ok(pid > 0, `a process listens on ${pod.status.podIP}:8080`);
+  // Field 19 of /proc/<pid>/task/<tid>/stat, counted after the command name's closing parenthesis.
+  const nicenessOf = async (statPath: string) => Number((await readFile(statPath, 'utf8')).split(') ')[1]?.split(' ')[16]);
+  const threads = await readdir(`/proc/${pid}/task`);
+  assert.ok(threads.length > 1, `the echo server (Node) has several threads: ${threads.length}`);
+  for (const thread of threads) assert.equal(await nicenessOf(`/proc/${pid}/task/${thread}/stat`), CONTAINER_NICENESS, `thread ${thread} of pid ${pid}`);
+  const supervisor = JSON.parse(await readFile(resolveHome(cluster.env).supervisorPid, 'utf8')) as { pid: number };
+  assert.equal(await nicenessOf(`/proc/${supervisor.pid}/stat`), 0, 'the supervisor runs at the default priority');
 });
 
 test('killing a container process raises its restart count and it comes back; a deleted pod is replaced', async () => {

@@ -78,7 +78,11 @@ test('a Standard guest loaded with a few thousand objects moves up one tier in t
     const movedUp = (await guests.waitFor('loaded', 'moved up to tier S', (object) => (object as Tiered).status?.tier === 'S', 360_000)) as Tiered;
     const upAt = Date.now();
     const load = movedUp.status?.load;
-    assert.ok((load?.inputs?.objects ?? 0) >= LOAD_OBJECTS, `the score's inputs are in status: ${JSON.stringify(load)}`);
+    // The API server recounts its stored objects about once a minute, so on a slow box the tier can
+    // move on a count taken part way through the load: past XS's 1000 objects, not all 2500.
+    const objects = load?.inputs?.objects ?? 0;
+    assert.ok(objects > 1_000 && objects <= LOAD_OBJECTS + 1_000, `the score's inputs are in status: ${JSON.stringify(load)}`);
+    assert.equal(load?.score, Math.round(objects * 10 * 0.1) / 10, `score ${load?.score} is a tenth of the ${objects} objects`);
     assert.ok((load?.score ?? 0) > 100, `score ${load?.score} is above XS's 100`);
     assert.equal(load?.recommendedTier, 'S', 'one tier up: the score is inside S');
     const changes = (await guests.events('loaded')).filter((event) => event.reason === 'TierChanged');

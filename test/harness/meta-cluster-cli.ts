@@ -1,9 +1,9 @@
 // Test harness for end-to-end tests: drives the real `tessera` CLI (up, down, ...) and the pinned
 // kubectl against a meta cluster in a temporary TESSERA_HOME on its own loopback addresses.
 import { execFile, type ExecFileException } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveHome } from '../../src/local/home.ts';
@@ -70,6 +70,9 @@ export class MetaClusterCli {
 
   async destroy(): Promise<void> {
     await this.tessera(['down'], 120_000);
+    // For a look after the run: TESSERA_E2E_KEEP_LOGS=<dir> keeps each meta cluster's logs there.
+    const keep = process.env['TESSERA_E2E_KEEP_LOGS'];
+    if (keep) await cp(resolveHome(this.env).logs, join(keep, basename(this.home)), { recursive: true }).catch(() => undefined);
     await rm(this.home, { recursive: true, force: true });
   }
 }

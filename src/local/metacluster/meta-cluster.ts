@@ -5,8 +5,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { request } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveHome, type TesseraHome } from '../home.ts';
 import { loadOrCreateConfig, type MetaClusterConfig } from './config.ts';
@@ -42,17 +42,25 @@ export type RunningMetaCluster = {
   stop: (options?: { keepPods?: boolean }) => Promise<void>;
 };
 
-function probe(url: string, options: { ca?: string } = {}): Promise<boolean> {
-  return new Promise((resolve) => {
-    const send = url.startsWith('https:') ? request : httpRequest;
-    const req = send(url, { ca: options.ca, rejectUnauthorized: Boolean(options.ca), timeout: 2000 }, (response) => {
-      response.resume();
-      resolve((response.statusCode ?? 0) === 200);
+/**
+ * A health check of one control plane component: GET `url`, 200 is healthy. One kept-alive
+ * connection per component, so a check every few seconds costs a request, not a TLS handshake.
+ */
+function healthProbe(url: string, agents: (HttpAgent | HttpsAgent)[], options: { ca?: string } = {}): () => Promise<boolean> {
+  const secure = url.startsWith('https:');
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: options.ca, rejectUnauthorized: Boolean(options.ca) }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  agents.push(agent);
+  return () =>
+    new Promise((resolve) => {
+      const send = secure ? request : httpRequest;
+      const req = send(url, { agent, timeout: 2000 }, (response) => {
+        response.resume();
+        resolve((response.statusCode ?? 0) === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
     });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
 }
 
 /** An image version to the binaries that provide it; each image is resolved once per run. */
@@ -112,16 +120,18 @@ export async function startMetaCluster(options: MetaClusterOptions = {}): Promis
     if (event.type === 'exited') progress(`${event.name} exited (code ${event.code ?? event.signal}); restarting in ${event.restartInMs}ms`);
     if (event.type === 'unhealthy') progress(`${event.name} failed its health check (${event.failures})`);
   };
+  const healthAgents: (HttpAgent | HttpsAgent)[] = [];
   const supervised = (name: string, command: string, args: string[], healthCheck: () => Promise<boolean>) =>
     new SupervisedProcess({ name, command, args, logFile: join(home.logs, `${name}.log`), recordDirectory: controlPlaneRecords, healthCheck }, onEvent);
 
-  const etcd = supervised('etcd', binaries.etcd, etcdArgs(config, layout, home.etcdData), () => probe(`http://127.0.0.1:${config.etcdMetricsPort}/health`));
-  const apiServer = supervised('kube-apiserver', binaries['kube-apiserver'], apiServerArgs(config, layout), () => probe(`https://127.0.0.1:${config.apiServerPort}/readyz`, { ca: pki.ca.certPem }));
-  const controllerManager = supervised('kube-controller-manager', binaries['kube-controller-manager'], controllerManagerArgs(config, layout), () => probe(`https://127.0.0.1:${config.controllerManagerPort}/healthz`));
-  const scheduler = supervised('kube-scheduler', binaries['kube-scheduler'], schedulerArgs(config, layout), () => probe(`https://127.0.0.1:${config.schedulerPort}/healthz`));
+  const etcd = supervised('etcd', binaries.etcd, etcdArgs(config, layout, home.etcdData), healthProbe(`http://127.0.0.1:${config.etcdMetricsPort}/health`, healthAgents));
+  const apiServer = supervised('kube-apiserver', binaries['kube-apiserver'], apiServerArgs(config, layout), healthProbe(`https://127.0.0.1:${config.apiServerPort}/readyz`, healthAgents, { ca: pki.ca.certPem }));
+  const controllerManager = supervised('kube-controller-manager', binaries['kube-controller-manager'], controllerManagerArgs(config, layout), healthProbe(`https://127.0.0.1:${config.controllerManagerPort}/healthz`, healthAgents));
+  const scheduler = supervised('kube-scheduler', binaries['kube-scheduler'], schedulerArgs(config, layout), healthProbe(`https://127.0.0.1:${config.schedulerPort}/healthz`, healthAgents));
   const processes = [etcd, apiServer, controllerManager, scheduler];
   const stopProcesses = async () => {
     for (const process of [...processes].reverse()) await process.stop();
+    for (const agent of healthAgents) agent.destroy();
   };
 
   try {

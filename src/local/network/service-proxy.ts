@@ -43,7 +43,8 @@ interface Listener {
   connections: Set<Socket>;
 }
 
-interface DesiredListener {
+/** One `ip:port` to listen on and where to send its connections: plain data, so it can cross threads. */
+export interface DesiredListener {
   ip: string;
   port: number;
   service: string;
@@ -54,7 +55,7 @@ export function isLoopbackIPv4(ip: string): boolean {
   return isIPv4(ip) && ip.startsWith('127.');
 }
 
-function desiredListeners(
+export function desiredListeners(
   services: readonly V1Service[],
   pods: readonly V1Pod[],
   staticEndpoints: ReadonlyMap<string, readonly StaticEndpoint[]>,
@@ -85,12 +86,17 @@ function desiredListeners(
   return desired;
 }
 
-export function createServiceProxy(options: ServiceProxyOptions = {}): ServiceProxy {
+/** The data path: listeners and the connections they relay, brought in line with a desired set. */
+export interface Relay {
+  /** Opens, repoints and closes listeners to match `desired` (keyed `ip:port`). */
+  apply(desired: ReadonlyMap<string, DesiredListener>): Promise<void>;
+  listening(): string[];
+}
+
+export function createRelay(options: ServiceProxyOptions = {}): Relay {
   const onError = options.onError ?? (() => {});
   const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
   const listeners = new Map<string, Listener>();
-  let queue: Promise<void> = Promise.resolve();
-  let closed = false;
 
   // Round robin over the backends, moving on when one refuses or does not answer in time: a pod
   // that just died must not fail the client while its Ready condition catches up.
@@ -170,7 +176,7 @@ export function createServiceProxy(options: ServiceProxyOptions = {}): ServicePr
     return new Promise((resolve) => listener.server.close(() => resolve()));
   }
 
-  async function apply(desired: Map<string, DesiredListener>): Promise<void> {
+  async function apply(desired: ReadonlyMap<string, DesiredListener>): Promise<void> {
     const work: Promise<void>[] = [];
     for (const [key, listener] of listeners) {
       if (!desired.has(key)) work.push(shut(key, listener));
@@ -188,17 +194,28 @@ export function createServiceProxy(options: ServiceProxyOptions = {}): ServicePr
   }
 
   return {
-    update(services, pods, staticEndpoints = new Map()) {
-      const desired = desiredListeners(services, pods, staticEndpoints);
-      queue = queue.then(() => (closed ? undefined : apply(desired)));
-      return queue;
-    },
+    apply,
     listening() {
       return [...listeners.keys()].sort();
     },
+  };
+}
+
+/** The Service proxy on the caller's own event loop. */
+export function createServiceProxy(options: ServiceProxyOptions = {}): ServiceProxy {
+  const relay = createRelay(options);
+  let queue: Promise<void> = Promise.resolve();
+  let closed = false;
+  return {
+    update(services, pods, staticEndpoints = new Map()) {
+      const desired = desiredListeners(services, pods, staticEndpoints);
+      queue = queue.then(() => (closed ? undefined : relay.apply(desired)));
+      return queue;
+    },
+    listening: () => relay.listening(),
     close() {
       closed = true;
-      queue = queue.then(() => apply(new Map()));
+      queue = queue.then(() => relay.apply(new Map()));
       return queue;
     },
   };

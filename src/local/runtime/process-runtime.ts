@@ -16,7 +16,8 @@ import type { Executable } from './pod-worker.ts';
 import type { ImageTarget } from './images.ts';
 import { buildDnsTable, type DnsTable } from '../network/dns-records.ts';
 import { startClusterDns, type ClusterDnsServer } from '../network/cluster-dns-server.ts';
-import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.ts';
+import type { ServiceProxy } from '../network/service-proxy.ts';
+import { startServiceProxyThread } from '../network/service-proxy-thread.ts';
 
 export type RuntimeNode = { name: string; zone: string; address: string; podRange: string; kubeconfigPath: string; serving: { certPem: string; keyPem: string } };
 
@@ -82,7 +83,7 @@ export class ProcessRuntime {
     // Network first: pods resolve names from their first instruction on.
     this.services = new Informer<V1Service>(runtimeClient, '/api/v1/services', { onError: this.onError });
     this.pods = new Informer<V1Pod>(runtimeClient, '/api/v1/pods', { onError: this.onError });
-    this.proxy = createServiceProxy({ onError: this.onError });
+    this.proxy = startServiceProxyThread({ onError: this.onError });
     const refresh = () => this.refreshNetwork();
     this.services.on(refresh);
     this.pods.on(refresh);

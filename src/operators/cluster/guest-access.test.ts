@@ -27,15 +27,17 @@ async function timed<T>(action: () => Promise<T>): Promise<{ result: T; elapsed:
   return { result, elapsed: performance.now() - started };
 }
 
-for (const [what, start] of [
-  ['accepts TCP and never completes the TLS handshake', () => listen(createServer(() => undefined))],
-  ['completes the handshake and never answers', () => listen(createTlsServer({ key: serving.keyPem, cert: serving.certPem }, () => undefined))],
+for (const [what, start, reached] of [
+  ['accepts TCP and never completes the TLS handshake', () => listen(createServer(() => undefined)), /^\(connected after \d+ms\)$/],
+  ['completes the handshake and never answers', () => listen(createTlsServer({ key: serving.keyPem, cert: serving.certPem }, () => undefined)), /^\(connected after \d+ms, TLS done after \d+ms\)$/],
 ] as const) {
   for (const timeoutMs of [1000, 3000]) {
     test(`probeReadyz against a server that ${what} gives up after ${timeoutMs} ms`, { timeout: 15_000 }, async () => {
       const server = await start();
       const { result, elapsed } = await timed(() => probeReadyz(server, credentials, timeoutMs));
-      assert.deepEqual(result, { ready: false, detail: `no answer within ${timeoutMs}ms`, noAnswer: true });
+      assert.deepEqual({ ...result, detail: result.detail.replace(/ \(.*\)$/, '') }, { ready: false, detail: `no answer within ${timeoutMs}ms`, noAnswer: true });
+      // The detail says how far the probe got.
+      assert.match(result.detail.slice(`no answer within ${timeoutMs}ms `.length), reached);
       assert.ok(elapsed >= timeoutMs - 5 && elapsed <= timeoutMs + slackMs, `gave up after ${Math.round(elapsed)} ms, expected about ${timeoutMs}`);
     });
   }

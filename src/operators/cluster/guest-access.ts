@@ -40,7 +40,16 @@ export function probeReadyz(server: string, credentials: GuestCredentials | Secu
         response.on('error', (error) => resolve({ ready: false, detail: error.message }));
       },
     );
-    setRequestDeadline(req, timeoutMs, () => new NoAnswerError(`no answer within ${timeoutMs}ms`));
+    // Which step the time went to, so an unanswered probe says whether the TCP connection, the TLS
+    // handshake or the API server itself was slow.
+    const started = performance.now();
+    const reached: string[] = [];
+    const mark = (step: string) => reached.push(`${step} after ${Math.round(performance.now() - started)}ms`);
+    req.once('socket', (socket) => {
+      socket.once('connect', () => mark('connected'));
+      socket.once('secureConnect', () => mark('TLS done'));
+    });
+    setRequestDeadline(req, timeoutMs, () => new NoAnswerError(`no answer within ${timeoutMs}ms (${reached.length > 0 ? reached.join(', ') : 'not connected'})`));
     req.on('error', (error) => resolve({ ready: false, detail: error.message, ...(error instanceof NoAnswerError ? { noAnswer: true } : {}) }));
     req.end();
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { defaultTierPolicySpec, type TierPolicySpec } from '../../api/v1alpha1/tier-policy.ts';
 import { decideTier } from './retiering.ts';
-import { loadInputsFromSamples, loadScore, parsePrometheusText, recommendedTier } from './load-score.ts';
+import { loadInputsFromSamples, loadScore, parsePrometheusText, recommendedTier, scrapedMetrics } from './load-score.ts';
 import { currentTier, guestRequests, tierResources } from './tiers.ts';
 
 const policy: TierPolicySpec = { ...defaultTierPolicySpec, retiering: { upAfter: '5m', downAfter: '1h', downMarginPercent: 20, maxTransitionsPerHour: 2 } };
@@ -50,6 +50,19 @@ test('the load score weighs objects, nodes, pods, watches, request rate and etcd
   // 3100*0.05 + 10*5 + 90*0.2 + 20 + 50*2 + 4 = 155 + 50 + 18 + 20 + 100 + 4
   assert.equal(loadScore(inputs, defaultTierPolicySpec.factors), 347);
   assert.equal(recommendedTier(347, defaultTierPolicySpec), 'S');
+});
+
+test('with a wanted set, only the wanted metrics are parsed, however their lines end', () => {
+  const text = [
+    'apiserver_storage_objects{resource="pods"} 7',
+    'apiserver_storage_objects_total 99',
+    'apiserver_request_total 12',
+    'apiserver_request_total_other{verb="GET"} 1',
+    'apiserver_longrunning_requests\t3',
+    'go_goroutines 400',
+  ].join('\n');
+  const samples = parsePrometheusText(text, scrapedMetrics);
+  assert.deepEqual(samples.map((sample) => `${sample.name}=${sample.value}`), ['apiserver_storage_objects=7', 'apiserver_request_total=12', 'apiserver_longrunning_requests=3']);
 });
 
 test('a restarted API server (counter went down) reports no rate rather than a negative one', () => {
