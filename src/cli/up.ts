@@ -60,7 +60,7 @@ async function foreground(kubernetesVersion: string | undefined): Promise<number
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  watchEventLoopStalls((ms) => log(`the supervisor's event loop stalled for ${ms} ms: Services relayed nothing meanwhile`));
+  watchEventLoopStalls((ms) => log(`the supervisor's event loop stalled for ${ms} ms: pod workers, probes, DNS and the embedded operators waited`));
   try {
     cluster = await startMetaCluster({ kubernetesVersion, onProgress: log, networkIndex: Number(process.env['TESSERA_NETWORK_INDEX'] ?? 0) });
   } catch (error) {

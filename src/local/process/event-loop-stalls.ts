@@ -1,5 +1,6 @@
-// The supervisor's one event loop carries the Service proxy, the pod workers and the embedded
-// operators. When it stalls, every Service on the box stops relaying, so a stall is worth a log line.
+// The supervisor's main event loop carries the pod workers, their probes, DNS and the embedded
+// operators (the Service relay has a thread of its own). When it stalls they all wait, so a stall
+// is worth a log line.
 
 /** Calls `report` with the length of every event loop stall longer than `thresholdMs`; returns a stop function. */
 export function watchEventLoopStalls(report: (stalledMs: number) => void, thresholdMs = 1000, tickMs = 100): () => void {
