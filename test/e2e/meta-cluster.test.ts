@@ -7,6 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { MetaClusterCli, eventually, processesMentioning } from '../harness/meta-cluster-cli.ts';
 import { resolveHome } from '../../src/local/home.ts';
 import { CONTAINER_NICENESS } from '../../src/local/runtime/container-process.ts';
+import { readRecord, statFields } from '../../src/local/process/process-record.ts';
 
 type Pod = { metadata: { name: string; uid: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; containerID?: string; state: { waiting?: { reason: string; message?: string }; running?: object } }[] } };
 type Node = { metadata: { name: string; labels: Record<string, string> }; status: { conditions: { type: string; status: string }[] } };
@@ -172,15 +173,14 @@ spec:
 test('every thread of a container runs at the container niceness, below the supervisor that relays its Services', async () => {
   const [pod] = await podsOf('app=echo');
   assert.ok(pod);
-  const { execFileSync } = await import('node:child_process');
-  const pid = Number(/pid=(\d+)/.exec(execFileSync('ss', ['-ltnpH', `src ${pod.status.podIP}:8080`]).toString())?.[1]);
-  assert.ok(pid > 0, `a process listens on ${pod.status.podIP}:8080`);
-  // Field 19 of /proc/<pid>/task/<tid>/stat, counted after the command name's closing parenthesis.
-  const nicenessOf = async (statPath: string) => Number((await readFile(statPath, 'utf8')).split(') ')[1]?.split(' ')[16]);
+  const pid = await listenerPid(pod.status.podIP ?? '', 8080);
+  // Niceness is field 19 of a stat file.
+  const nicenessOf = async (statPath: string) => Number(statFields(await readFile(statPath, 'utf8'))[19 - 3]);
   const threads = await readdir(`/proc/${pid}/task`);
   assert.ok(threads.length > 1, `the echo server (Node) has several threads: ${threads.length}`);
   for (const thread of threads) assert.equal(await nicenessOf(`/proc/${pid}/task/${thread}/stat`), CONTAINER_NICENESS, `thread ${thread} of pid ${pid}`);
-  const supervisor = JSON.parse(await readFile(resolveHome(cluster.env).supervisorPid, 'utf8')) as { pid: number };
+  const supervisor = await readRecord(resolveHome(cluster.env).supervisorPid);
+  assert.ok(supervisor, 'the supervisor is recorded');
   assert.equal(await nicenessOf(`/proc/${supervisor.pid}/stat`), 0, 'the supervisor runs at the default priority');
 });
 
@@ -188,10 +188,7 @@ test('killing a container process raises its restart count and it comes back; a 
   const [pod] = await podsOf('app=echo');
   assert.ok(pod);
   // Find the process serving on the pod's address and kill it, as a crash would.
-  const { execFileSync } = await import('node:child_process');
-  const listing = execFileSync('ss', ['-ltnpH', `src ${pod.status.podIP}:8080`]).toString();
-  const pid = Number(/pid=(\d+)/.exec(listing)?.[1]);
-  assert.ok(pid > 0, `a process listens on ${pod.status.podIP}:8080: ${listing}`);
+  const pid = await listenerPid(pod.status.podIP ?? '', 8080);
   process.kill(pid, 'SIGKILL');
   const restarted = await eventually('the container to restart and be ready again', async () => {
     const current = await cluster.kubectlJson<Pod>('get', 'pod', pod.metadata.name);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createServer as createHttpServer, get } from 'node:http';
 import { connect, createServer } from 'node:net';
@@ -53,6 +54,15 @@ async function startBackend(ip: string, name: string): Promise<Backend> {
   };
   cleanups.push(close);
   return { ip, port, close };
+}
+
+// A TCP server that sends back whatever it receives, for connections held open across updates.
+async function startTcpEchoBackend(ip: string): Promise<Backend> {
+  const echo: Server = createServer((socket) => socket.pipe(socket));
+  await new Promise<void>((resolve) => echo.listen(0, ip, resolve));
+  const close = () => new Promise<void>((resolve) => echo.close(() => resolve()));
+  cleanups.push(close);
+  return { ip, port: (echo.address() as { port: number }).port, close };
 }
 
 function pod(name: string, backend: Backend, ready = true): V1Pod {
@@ -158,10 +168,7 @@ for (const [where, create] of implementations) {
 
     void test('updating with the same Services keeps listeners and open connections', async () => {
       const port = servicePort();
-      const echo: Server = createServer((socket) => socket.pipe(socket));
-      await new Promise<void>((resolve) => echo.listen(0, '127.31.1.11', resolve));
-      cleanups.push(() => new Promise((resolve) => echo.close(() => resolve())));
-      const backend: Backend = { ip: '127.31.1.11', port: (echo.address() as { port: number }).port, close: async () => {} };
+      const backend = await startTcpEchoBackend('127.31.1.11');
       const proxy = proxyForTest();
       const services = [echoService(port)];
       await proxy.update(services, [pod('echo', backend)]);
@@ -254,10 +261,7 @@ for (const [where, create] of implementations) {
 
     void test('close stops every listener and relayed connection', async () => {
       const port = servicePort();
-      const echo: Server = createServer((socket) => socket.pipe(socket));
-      await new Promise<void>((resolve) => echo.listen(0, '127.31.1.16', resolve));
-      cleanups.push(() => new Promise((resolve) => echo.close(() => resolve())));
-      const backend: Backend = { ip: '127.31.1.16', port: (echo.address() as { port: number }).port, close: async () => {} };
+      const backend = await startTcpEchoBackend('127.31.1.16');
       const proxy = createProxy();
       await proxy.update([echoService(port)], [pod('echo', backend)]);
       const socket = connect({ host: clusterIP, port });
@@ -280,7 +284,6 @@ void test('the proxy in its own thread relays while the main event loop is held 
   cleanups.push(() => proxy.close());
   // The backend answers from its own process and the client runs in another, so only the relay
   // needs this process while its main thread spins for 3 s.
-  const { spawn } = await import('node:child_process');
   const backendProcess = spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('child')).listen(0, '127.31.1.18', function () { console.log(this.address().port) })`]);
   cleanups.push(async () => void backendProcess.kill());
   const childPort = Number(await new Promise<string>((resolve) => backendProcess.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));

@@ -14,11 +14,17 @@ export type ProcessRecord = {
   command: string[];
 };
 
+/**
+ * The fields of a /proc/<pid>/stat (or task stat) text from field 3 (state) on: index i is field
+ * i + 3. The command name (field 2) may contain spaces and parentheses, so the split is after the last ')'.
+ */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 export function processStartTime(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     const state = fields[0];
     if (state === 'Z' || state === 'X') return undefined;
     return Number(fields[19]);
